@@ -1,0 +1,55 @@
+# Linli — the two commands of the README, and the checks CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install lint typecheck check-generated schema messages bench ci clean
+
+# Install (or update) everything into $(VENV); re-runs only when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+## make run: the embedded default — SQLite, in-memory channel layer, file-system Celery
+## broker — with the demo community, on http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/linli migrate --no-input
+	$(BIN)/linli compilemessages --ignore "$(VENV)/*" -v 0
+	$(BIN)/linli load_demo
+	$(BIN)/honcho -f deploy/Procfile.embedded start
+
+## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: install
+	$(BIN)/linli compilemessages --ignore "$(VENV)/*" -v 0
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy backend schema notifications
+
+# Fails when a model change lacks its migration or schema/schema.graphql is stale.
+check-generated: install
+	$(BIN)/linli makemigrations --check --dry-run
+	$(BIN)/linli graphql_schema --out /tmp/linli-schema.graphql > /dev/null
+	diff -u schema/schema.graphql /tmp/linli-schema.graphql
+
+schema: install
+	$(BIN)/linli graphql_schema
+
+messages: install
+	$(BIN)/linli makemessages -l zh_Hans --no-obsolete -i "$(VENV)/*" -i "tests/*" -i "bench/*" -i "var/*"
+
+bench: install
+	$(BIN)/python bench/read_api.py
+
+clean:
+	rm -rf $(VENV) var

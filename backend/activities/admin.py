@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from backend.activities.models import Activity, Shift
+from backend.activities.services import refresh_activity_span, stamp_status_change
+
+
+class ShiftInline(admin.TabularInline):
+    model = Shift
+    extra = 0
+    fields = ("title", "starts_at", "ends_at", "capacity", "confirmed_count", "required_skills")
+    readonly_fields = ("confirmed_count",)
+    autocomplete_fields = ("required_skills",)
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "status", "organizer", "region", "starts_at")
+    list_filter = ("status", "kind", "category")
+    search_fields = ("title", "description", "organizer__name")
+    autocomplete_fields = ("organizer", "region", "service_point")
+    date_hierarchy = "starts_at"
+    list_select_related = ("organizer", "region")
+    readonly_fields = ("starts_at", "ends_at", "published_at", "cancelled_at", "completed_at")
+    inlines = [ShiftInline]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        stamp_status_change(obj)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        refresh_activity_span(form.instance)
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "activity", "starts_at", "ends_at", "capacity", "confirmed_count")
+    search_fields = ("title", "activity__title")
+    autocomplete_fields = ("activity", "required_skills")
+    list_select_related = ("activity",)
+    date_hierarchy = "starts_at"

@@ -1,0 +1,1 @@
+"""Helpers shared by the domain apps (geography, time); no models of its own."""

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from schema.view import LinliGraphQLView
+
+admin.site.site_header = _("Linli community administration")
+admin.site.site_title = _("Linli")
+admin.site.index_title = _("Community management")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("graphql/", LinliGraphQLView.as_view(), name="graphql"),
+]

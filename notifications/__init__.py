@@ -1,0 +1,1 @@
+"""Devices, inbox, preferences and push delivery (firebase-admin)."""

@@ -1,0 +1,24 @@
+"""Relay global IDs: decoding with a clear error instead of a crash or a silent miss."""
+
+import binascii
+
+from django.utils.translation import gettext as _
+from graphql_relay import from_global_id
+
+from schema.core.errors import ApiError, ApiErrorCode
+
+
+def decode_global_id(value: str, expected_type: str, argument: str) -> int:
+    """The primary key inside a global ID of ``expected_type``, or an INVALID_ID error."""
+    try:
+        type_name, raw_pk = from_global_id(value)
+        pk = int(raw_pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        type_name, pk = "", 0
+    if type_name != expected_type or pk <= 0:
+        raise ApiError(
+            _("%(argument)s is not a valid %(type)s ID.")
+            % {"argument": argument, "type": expected_type},
+            ApiErrorCode.INVALID_ID, argument=argument,
+        )
+    return pk

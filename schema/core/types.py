@@ -1,0 +1,68 @@
+"""Base classes every Linli GraphQL object type builds on."""
+
+import binascii
+from typing import Any
+
+import graphene
+from django.db import models
+from django.utils.translation import gettext as _
+from graphene_django import DjangoObjectType
+from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql_relay import from_global_id
+
+from schema.core.errors import ApiError, ApiErrorCode
+from schema.core.optimizer import optimize_queryset
+
+
+class LinliNode(graphene.relay.Node):
+    """Relay's Node, answering malformed or foreign IDs with INVALID_ID instead of a crash."""
+
+    class Meta:
+        name = "Node"
+
+    @classmethod
+    def get_node_from_global_id(
+        cls, info: GraphQLResolveInfo, global_id: str, only_type: Any = None
+    ) -> Any:
+        invalid = ApiError(_("%(id)s is not a valid ID.") % {"id": global_id},
+                           ApiErrorCode.INVALID_ID, argument="id")
+        try:
+            type_name, raw_pk = from_global_id(global_id)
+            pk = int(raw_pk)
+        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+            raise invalid from None
+        gql_type = info.schema.get_type(type_name)
+        graphene_type = getattr(gql_type, "graphene_type", None)
+        if (
+            pk <= 0
+            or graphene_type is None
+            or cls not in graphene_type._meta.interfaces
+            or (only_type is not None and graphene_type is not only_type)
+        ):
+            raise invalid
+        return graphene_type.get_node(info, pk)
+
+
+class LinliObjectType(DjangoObjectType):
+    """A Django-backed type reachable by global ID, loaded with what the query selects."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def get_queryset(cls, queryset: models.QuerySet[Any], info: GraphQLResolveInfo) -> Any:
+        """What the public may see of this type; list queries and ``node`` both apply it."""
+        return queryset
+
+    @classmethod
+    def get_node(cls, info: GraphQLResolveInfo, id: Any) -> Any:  # noqa: A002 (graphene's name)
+        queryset = cls.get_queryset(cls._meta.model._default_manager.all(), info)
+        gql_type = info.schema.get_type(cls._meta.name)
+        assert isinstance(gql_type, GraphQLObjectType)
+        queryset = optimize_queryset(queryset, info, gql_type, list(info.field_nodes))
+        return queryset.filter(pk=id).first()
+
+
+def localized_name_field(description: str = "Name in the requested language.") -> graphene.String:
+    """A ``name`` that follows Accept-Language (zh-Hans by default, English on request)."""
+    return graphene.String(required=True, description=description)
