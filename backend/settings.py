@@ -176,6 +176,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # In production collectstatic fills STATIC_ROOT; locally, files come from the finders.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- GraphQL ---------------------------------------------------------------------------------
 GRAPHENE = {
@@ -186,7 +189,7 @@ GRAPHENE = {
 }
 # Queries deeper or costlier than this are rejected before they run (see schema/core/limits.py).
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
-GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=50_000)
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=100_000)
 GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
 
 # --- Security in production ------------------------------------------------------------------

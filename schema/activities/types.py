@@ -38,7 +38,7 @@ class ShiftType(LinliObjectType):
                   "confirmed_count", "required_skills")
 
     @classmethod
-    def get_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
         return queryset.filter(activity__status__in=PUBLIC_STATUSES)
 
     @staticmethod
@@ -79,7 +79,7 @@ class ActivityType(LinliObjectType):
                   "service_point", "category", "shifts")
 
     @classmethod
-    def get_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
         # Drafts belong to their organizers; the public read API never shows them.
         return queryset.filter(status__in=PUBLIC_STATUSES)
 

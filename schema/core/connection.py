@@ -52,7 +52,7 @@ class LinliConnectionField(DjangoConnectionField):
     """A DjangoConnectionField that validates its page arguments and loads relations.
 
     The list resolver (``resolve_<field>``) returns a filtered, ordered queryset; this field
-    then applies the type's visibility rule (``get_queryset``), joins/prefetches what the
+    then applies the type's visibility rule (``visible_queryset``), joins/prefetches what the
     client selected and cuts the page: one COUNT, one page query, one query per to-many
     relation selected — the same for 1 row as for 100.
     """
@@ -82,5 +82,6 @@ class LinliConnectionField(DjangoConnectionField):
     ) -> Any:
         queryset = super().resolve_queryset(connection, iterable, info, args)
         if isinstance(queryset, QuerySet):
+            queryset = connection._meta.node.visible_queryset(queryset, info)
             queryset = optimize_connection(queryset, info)
         return queryset

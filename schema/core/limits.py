@@ -126,6 +126,8 @@ class QueryLimitsRule(ValidationRule):
                 )
                 if child_type.name.endswith("Connection"):
                     children *= self._page_size(selection)
+                elif name == "edges" and parent.name.endswith("Connection"):
+                    pass  # already multiplied by the connection's page size
                 elif _is_list(field_def.type):
                     children *= LIST_SIZE_ESTIMATE
                 total += 1 + children

@@ -101,7 +101,12 @@ def optimize_queryset(
     if plan.select:
         queryset = queryset.select_related(*dict.fromkeys(plan.select))
     if plan.prefetch:
-        queryset = queryset.prefetch_related(*plan.prefetch)
+        # One Prefetch per path; the one carrying an optimized queryset wins over a hint's.
+        by_path: dict[str, Prefetch] = {}
+        for prefetch in plan.prefetch:
+            if prefetch.queryset is not None or prefetch.prefetch_to not in by_path:
+                by_path[prefetch.prefetch_to] = prefetch
+        queryset = queryset.prefetch_related(*by_path.values())
     return queryset
 
 

@@ -37,7 +37,7 @@ class LinliNode(graphene.relay.Node):
             pk <= 0
             or graphene_type is None
             or cls not in graphene_type._meta.interfaces
-            or (only_type is not None and graphene_type is not only_type)
+            or (only_type and graphene_type is not only_type)
         ):
             raise invalid
         return graphene_type.get_node(info, pk)
@@ -50,13 +50,18 @@ class LinliObjectType(DjangoObjectType):
         abstract = True
 
     @classmethod
-    def get_queryset(cls, queryset: models.QuerySet[Any], info: GraphQLResolveInfo) -> Any:
-        """What the public may see of this type; list queries and ``node`` both apply it."""
+    def visible_queryset(cls, queryset: models.QuerySet[Any], info: GraphQLResolveInfo) -> Any:
+        """What may be looked up through the entry points (lists, ``node``, by ID).
+
+        Deliberately not graphene-django's ``get_queryset``: overriding that makes every
+        foreign key resolve with a query of its own (one per row). Relations of an object
+        already shown resolve from the rows the optimizer loaded.
+        """
         return queryset
 
     @classmethod
     def get_node(cls, info: GraphQLResolveInfo, id: Any) -> Any:  # noqa: A002 (graphene's name)
-        queryset = cls.get_queryset(cls._meta.model._default_manager.all(), info)
+        queryset = cls.visible_queryset(cls._meta.model._default_manager.all(), info)
         gql_type = info.schema.get_type(cls._meta.name)
         assert isinstance(gql_type, GraphQLObjectType)
         queryset = optimize_queryset(queryset, info, gql_type, list(info.field_nodes))

@@ -20,5 +20,5 @@ class OrganizationType(LinliObjectType):
                   "contact_phone", "is_active")
 
     @classmethod
-    def get_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
         return queryset.filter(is_active=True)

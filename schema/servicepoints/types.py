@@ -44,7 +44,7 @@ class ServicePointType(LinliObjectType):
                   "is_active")
 
     @classmethod
-    def get_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
         return queryset.filter(is_active=True)
 
     @staticmethod

@@ -1,0 +1,44 @@
+"""Shared fixtures: a small community to query, and a GraphQL client."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.fixtures import Community, build_community
+from tests.graphql import GraphQLClient
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI must never pass on SQLite by accident: it sets LINLI_REQUIRE_POSTGRES=1.
+    if os.environ.get("LINLI_REQUIRE_POSTGRES") == "1" and "postgres" not in os.environ.get(
+        "DATABASE_URL", ""
+    ):
+        raise pytest.UsageError("LINLI_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    if os.environ.get("LINLI_REQUIRE_POSTGRES") == "1" or on_postgres:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL; CI always does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def community(db: None) -> Community:
+    return build_community()
+
+
+@pytest.fixture
+def gql(client) -> GraphQLClient:  # type: ignore[no-untyped-def]
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
