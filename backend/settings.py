@@ -212,7 +212,8 @@ CELERY_BEAT_SCHEDULE = {
     "complete-finished-activities": {
         "task": "activities.complete_finished_activities",
         "schedule": _COMPLETE_ACTIVITIES_EVERY,
-        # A run that waited longer than its period is superseded by the next one.
-        "options": {"expires": _COMPLETE_ACTIVITIES_EVERY * 0.9},
+        # A run that waited longer than its period is superseded by the next one
+        # (django-celery-beat stores this as the periodic task's expire_seconds).
+        "options": {"expire_seconds": _COMPLETE_ACTIVITIES_EVERY * 0.9},
     },
 }

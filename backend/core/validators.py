@@ -27,5 +27,7 @@ def coordinate_constraints(prefix: str, latitude: str, longitude: str,
     if not nullable:
         return [models.CheckConstraint(condition=lat_ok & lng_ok, name=f"{prefix}_coordinates_in_range")]
     both_null = models.Q(**{f"{latitude}__isnull": True, f"{longitude}__isnull": True})
-    return [models.CheckConstraint(condition=both_null | (lat_ok & lng_ok),
+    # Spelled out because SQL lets a CHECK pass when it compares a NULL.
+    both_set = models.Q(**{f"{latitude}__isnull": False, f"{longitude}__isnull": False})
+    return [models.CheckConstraint(condition=both_null | (both_set & lat_ok & lng_ok),
                                    name=f"{prefix}_coordinates_in_range_or_unset")]
