@@ -27,7 +27,7 @@ run: install
 ## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: install
 	$(BIN)/linli compilemessages --ignore "$(VENV)/*" -v 0
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

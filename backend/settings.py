@@ -21,7 +21,9 @@ env = environ.Env()
 
 LINLI_ENV = env.str("LINLI_ENV", default="development")
 if LINLI_ENV not in ("development", "production"):
-    raise ImproperlyConfigured(f"LINLI_ENV must be 'development' or 'production', not {LINLI_ENV!r}")
+    raise ImproperlyConfigured(
+        f"LINLI_ENV must be 'development' or 'production', not {LINLI_ENV!r}"
+    )
 PRODUCTION = LINLI_ENV == "production"
 
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS")
@@ -95,9 +97,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'linli.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'linli.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +120,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "linli"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "linli",
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -181,9 +186,10 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- GraphQL ---------------------------------------------------------------------------------
+GRAPHQL_MAX_PAGE_SIZE = 100  # `first` / `last` of every connection
 GRAPHENE = {
     "SCHEMA": "schema.api.schema",
-    "RELAY_CONNECTION_MAX_LIMIT": 100,
+    "RELAY_CONNECTION_MAX_LIMIT": GRAPHQL_MAX_PAGE_SIZE,
     "SCHEMA_OUTPUT": str(BASE_DIR / "schema" / "schema.graphql"),
     "SCHEMA_INDENT": 2,
 }

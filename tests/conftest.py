@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db import connection
 
-from tests.fixtures import Community, build_community
+from tests.fixtures import SEED_CATEGORIES, Community, build_community
 from tests.graphql import GraphQLClient
 
 
@@ -27,6 +27,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Restore the rows data migrations seed: a kept test database (--reuse-db) may have been
+    flushed by the transactional tests of an earlier session."""
+    from django.apps import apps
+
+    with django_db_blocker.unblock():
+        SEED_CATEGORIES.seed(apps, None)
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """A small community built row by row, and factories for more rows of each kind."""
 
 import datetime as dt
+import importlib
 import itertools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.utils import timezone
 
 from backend.activities.models import Activity, ActivityKind, ActivityStatus, Shift
@@ -14,6 +16,9 @@ from backend.regions.models import Region, RegionLevel
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import Skill
 
+SEED_CATEGORIES = importlib.import_module(
+    "backend.servicepoints.migrations.0002_seed_service_categories"
+)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENTRE = (39.1189, 117.2002)  # Chaoyangli, Heping District, Tianjin
 _sequence = itertools.count(1)
@@ -40,38 +45,62 @@ def make_region(code: str, name: str, level: RegionLevel, parent: Region | None 
 
 
 def make_service_point(
-    region: Region, category: ServiceCategory, *, name: str | None = None,
-    latitude: float = CENTRE[0], longitude: float = CENTRE[1], operator: Organization | None = None,
+    region: Region,
+    category: ServiceCategory,
+    *,
+    name: str | None = None,
+    latitude: float = CENTRE[0],
+    longitude: float = CENTRE[1],
+    operator: Organization | None = None,
     is_active: bool = True,
 ) -> ServicePoint:
     number = next(_sequence)
     return ServicePoint.objects.create(
-        name=name or f"服务点{number:05d}", category=category, region=region, operator=operator,
-        address=f"南京路{number}号", latitude=latitude, longitude=longitude,
+        name=name or f"服务点{number:05d}",
+        category=category,
+        region=region,
+        operator=operator,
+        address=f"南京路{number}号",
+        latitude=latitude,
+        longitude=longitude,
         opening_hours=[{"weekday": 1, "opens": "08:30", "closes": "17:00"}],
         is_active=is_active,
     )
 
 
 def make_activity(
-    organizer: Organization, region: Region, *, service_point: ServicePoint | None = None,
-    category: ServiceCategory | None = None, kind: ActivityKind = ActivityKind.CIVIC_PRACTICE,
-    status: ActivityStatus = ActivityStatus.PUBLISHED, title: str | None = None,
-    starts_at: dt.datetime | None = None, shifts: int = 2, capacity: int = 5,
+    organizer: Organization,
+    region: Region,
+    *,
+    service_point: ServicePoint | None = None,
+    category: ServiceCategory | None = None,
+    kind: ActivityKind = ActivityKind.CIVIC_PRACTICE,
+    status: ActivityStatus = ActivityStatus.PUBLISHED,
+    title: str | None = None,
+    starts_at: dt.datetime | None = None,
+    shifts: int = 2,
+    capacity: int = 5,
     skills: tuple[Skill, ...] = (),
 ) -> Activity:
     starts_at = starts_at or timezone.now() + dt.timedelta(days=3)
     now = timezone.now()
     activity = Activity.objects.create(
-        organizer=organizer, region=region, service_point=service_point, category=category,
-        kind=kind, status=status, title=title or f"文明实践活动{next(_sequence)}",
+        organizer=organizer,
+        region=region,
+        service_point=service_point,
+        category=category,
+        kind=kind,
+        status=status,
+        title=title or f"文明实践活动{next(_sequence)}",
         published_at=now if status != ActivityStatus.DRAFT else None,
     )
     for index in range(shifts):
         shift = Shift.objects.create(
-            activity=activity, title=f"第{index + 1}班",
+            activity=activity,
+            title=f"第{index + 1}班",
             starts_at=starts_at + dt.timedelta(hours=2 * index),
-            ends_at=starts_at + dt.timedelta(hours=2 * index + 2), capacity=capacity,
+            ends_at=starts_at + dt.timedelta(hours=2 * index + 2),
+            capacity=capacity,
         )
         shift.required_skills.set(skills)
     refresh_activity_span(activity)
@@ -91,10 +120,19 @@ def build_community() -> Community:
     team = Organization.objects.create(
         name="朝阳里志愿服务队", kind=OrganizationKind.VOLUNTEER_TEAM, region=grid
     )
+    # Transactional tests flush the rows the data migration seeded; seeding again is a no-op
+    # otherwise.
+    SEED_CATEGORIES.seed(apps, None)
     categories = {category.code: category for category in ServiceCategory.objects.all()}
     first_aid = Skill.objects.create(code="first-aid", name_zh="急救", name_en="First aid")
     return Community(
-        district=district, street=street, community=community, grid=grid,
-        other_community=other_community, committee=committee, team=team,
-        categories=categories, first_aid=first_aid,
+        district=district,
+        street=street,
+        community=community,
+        grid=grid,
+        other_community=other_community,
+        committee=committee,
+        team=team,
+        categories=categories,
+        first_aid=first_aid,
     )

@@ -26,7 +26,7 @@ community = build_community()
 make_activity(community.team, community.grid, title="已结束的活动", shifts=1,
               starts_at=timezone.now() - dt.timedelta(hours=5))
 """
-STATUS = '{ serviceCategories { name } activities(first: 5) { edges { node { title status } } } }'
+STATUS = "{ serviceCategories { name } activities(first: 5) { edges { node { title status } } } }"
 
 
 def free_port() -> int:
@@ -36,10 +36,21 @@ def free_port() -> int:
 
 
 def embedded_environment(data_dir: Path, port: int) -> dict[str, str]:
-    removed = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "LINLI_ENV", "DJANGO_SETTINGS_MODULE"}
+    removed = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "LINLI_ENV",
+        "DJANGO_SETTINGS_MODULE",
+    }
     env = {key: value for key, value in os.environ.items() if key not in removed}
-    return {**env, "LINLI_DATA_DIR": str(data_dir), "PORT": str(port),
-            "COMPLETE_ACTIVITIES_EVERY_SECONDS": "1", "PATH": f"{BIN}:{env.get('PATH', '')}"}
+    return {
+        **env,
+        "LINLI_DATA_DIR": str(data_dir),
+        "PORT": str(port),
+        "COMPLETE_ACTIVITIES_EVERY_SECONDS": "1",
+        "PATH": f"{BIN}:{env.get('PATH', '')}",
+    }
 
 
 def poll(url: str, deadline: float) -> dict:
@@ -60,13 +71,17 @@ def poll(url: str, deadline: float) -> dict:
 def test_the_embedded_stack_serves_the_api_and_runs_scheduled_work(tmp_path):
     port = free_port()
     env = embedded_environment(tmp_path, port)
-    subprocess.run([BIN / "linli", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True,
-                   timeout=120)
-    subprocess.run([BIN / "linli", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
-                   timeout=60)
+    subprocess.run(
+        [BIN / "linli", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120
+    )
+    subprocess.run([BIN / "linli", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, timeout=60)
     stack = subprocess.Popen(
-        [BIN / "honcho", "-f", "deploy/Procfile.embedded", "start"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [BIN / "honcho", "-f", "deploy/Procfile.embedded", "start"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         content = poll(f"http://127.0.0.1:{port}/graphql/", time.monotonic() + 90)

@@ -10,6 +10,6 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "phone", "first_name", "last_name", "is_staff", "is_active")
     search_fields = ("username", "phone", "first_name", "last_name", "email")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Mobile"), {"fields": ("phone", "language")}),
     )

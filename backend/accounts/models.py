@@ -11,11 +11,17 @@ class User(AbstractUser):
     """
 
     phone = models.CharField(
-        _("phone number"), max_length=20, unique=True, null=True, blank=True,
+        _("phone number"),
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("E.164 format, e.g. +8613812341234."),
     )
     language = models.CharField(
-        _("language"), max_length=10, default="zh-hans",
+        _("language"),
+        max_length=10,
+        default="zh-hans",
         choices=[("zh-hans", _("Simplified Chinese")), ("en", _("English"))],
     )
 

@@ -23,11 +23,11 @@ class ActivityAdmin(admin.ModelAdmin):
     readonly_fields = ("starts_at", "ends_at", "published_at", "cancelled_at", "completed_at")
     inlines = [ShiftInline]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         stamp_status_change(obj)
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+    def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         refresh_activity_span(form.instance)
 

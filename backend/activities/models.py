@@ -29,28 +29,42 @@ class Activity(models.Model):
     """
 
     organizer = models.ForeignKey(
-        "organizations.Organization", verbose_name=_("organizer"), related_name="activities",
+        "organizations.Organization",
+        verbose_name=_("organizer"),
+        related_name="activities",
         on_delete=models.PROTECT,
     )
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("region"), related_name="activities",
+        "regions.Region",
+        verbose_name=_("region"),
+        related_name="activities",
         on_delete=models.PROTECT,
     )
     service_point = models.ForeignKey(
-        "servicepoints.ServicePoint", verbose_name=_("service point"),
-        related_name="activities", on_delete=models.SET_NULL, null=True, blank=True,
+        "servicepoints.ServicePoint",
+        verbose_name=_("service point"),
+        related_name="activities",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
     )
     category = models.ForeignKey(
-        "servicepoints.ServiceCategory", verbose_name=_("category"), related_name="activities",
-        on_delete=models.PROTECT, null=True, blank=True,
+        "servicepoints.ServiceCategory",
+        verbose_name=_("category"),
+        related_name="activities",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("kind"), max_length=32, choices=ActivityKind.choices)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=ActivityStatus.choices,
-                              default=ActivityStatus.DRAFT)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai",
-                                 validators=[validate_time_zone])
+    status = models.CharField(
+        _("status"), max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.DRAFT
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
@@ -64,10 +78,12 @@ class Activity(models.Model):
         verbose_name_plural = _("activities")
         ordering = ["starts_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=ActivityKind.values),
-                                   name="activity_kind_valid"),
-            models.CheckConstraint(condition=models.Q(status__in=ActivityStatus.values),
-                                   name="activity_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ActivityKind.values), name="activity_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ActivityStatus.values), name="activity_status_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(starts_at__isnull=True, ends_at__isnull=True)
                 | models.Q(ends_at__gt=models.F("starts_at")),
@@ -99,33 +115,42 @@ class Shift(models.Model):
     the check constraint makes overbooking impossible even if a caller gets it wrong.
     """
 
-    activity = models.ForeignKey(Activity, verbose_name=_("activity"), related_name="shifts",
-                                 on_delete=models.CASCADE)
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), related_name="shifts", on_delete=models.CASCADE
+    )
     title = models.CharField(_("title"), max_length=100, blank=True)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     capacity = models.PositiveIntegerField(_("places"))
-    confirmed_count = models.PositiveIntegerField(_("confirmed volunteers"), default=0,
-                                                  editable=False)
-    required_skills = models.ManyToManyField("volunteers.Skill", verbose_name=_("required skills"),
-                                             related_name="shifts", blank=True)
+    confirmed_count = models.PositiveIntegerField(
+        _("confirmed volunteers"), default=0, editable=False
+    )
+    required_skills = models.ManyToManyField(
+        "volunteers.Skill", verbose_name=_("required skills"), related_name="shifts", blank=True
+    )
 
     class Meta:
         verbose_name = _("shift")
         verbose_name_plural = _("shifts")
         ordering = ["starts_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
-                                   name="shift_ends_after_start"),
-            models.CheckConstraint(condition=models.Q(capacity__gte=1), name="shift_capacity_positive"),
             models.CheckConstraint(
-                condition=models.Q(confirmed_count__gte=0,
-                                   confirmed_count__lte=models.F("capacity")),
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(capacity__gte=1), name="shift_capacity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    confirmed_count__gte=0, confirmed_count__lte=models.F("capacity")
+                ),
                 name="shift_not_overbooked",
             ),
         ]
-        indexes = [models.Index(fields=["activity", "starts_at"], name="shift_activity_start"),
-                   models.Index(fields=["starts_at"], name="shift_start")]
+        indexes = [
+            models.Index(fields=["activity", "starts_at"], name="shift_activity_start"),
+            models.Index(fields=["starts_at"], name="shift_start"),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"{self.activity} {self.starts_at:%Y-%m-%d %H:%M}"

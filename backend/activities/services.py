@@ -36,6 +36,6 @@ def complete_finished_activities(now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        return Activity.objects.filter(
-            status=ActivityStatus.PUBLISHED, ends_at__lte=now
-        ).update(status=ActivityStatus.COMPLETED, completed_at=now, updated_at=now)
+        return Activity.objects.filter(status=ActivityStatus.PUBLISHED, ends_at__lte=now).update(
+            status=ActivityStatus.COMPLETED, completed_at=now, updated_at=now
+        )

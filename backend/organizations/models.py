@@ -16,12 +16,18 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=32, choices=OrganizationKind.choices)
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("region"), related_name="organizations",
+        "regions.Region",
+        verbose_name=_("region"),
+        related_name="organizations",
         on_delete=models.PROTECT,
     )
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent organization"), related_name="children",
-        on_delete=models.SET_NULL, null=True, blank=True,
+        "self",
+        verbose_name=_("parent organization"),
+        related_name="children",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         help_text=_("E.g. the party committee a branch belongs to."),
     )
     description = models.TextField(_("description"), blank=True)
@@ -39,7 +45,9 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
             ),
-            models.UniqueConstraint(fields=["region", "name"], name="organization_unique_name_in_region"),
+            models.UniqueConstraint(
+                fields=["region", "name"], name="organization_unique_name_in_region"
+            ),
         ]
         indexes = [models.Index(fields=["kind", "is_active"])]
 
@@ -57,15 +65,20 @@ class Membership(models.Model):
     """A user's place in an organization; the role scopes what they may manage there."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), related_name="memberships",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        related_name="memberships",
         on_delete=models.CASCADE,
     )
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organization"), related_name="memberships",
+        Organization,
+        verbose_name=_("organization"),
+        related_name="memberships",
         on_delete=models.CASCADE,
     )
-    role = models.CharField(_("role"), max_length=16, choices=MembershipRole.choices,
-                            default=MembershipRole.MEMBER)
+    role = models.CharField(
+        _("role"), max_length=16, choices=MembershipRole.choices, default=MembershipRole.MEMBER
+    )
     is_active = models.BooleanField(_("active"), default=True)
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
 
@@ -73,7 +86,9 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org"),
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_org"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=MembershipRole.values), name="membership_role_valid"
             ),

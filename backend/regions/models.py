@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Concat, Substr
@@ -40,20 +42,28 @@ class Region(models.Model):
     """
 
     code = models.CharField(
-        _("administrative code"), max_length=32, unique=True,
+        _("administrative code"),
+        max_length=32,
+        unique=True,
         help_text=_("Official division code, e.g. 120101 for Heping District."),
     )
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     level = models.CharField(_("level"), max_length=16, choices=RegionLevel.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent region"), related_name="children",
-        on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("parent region"),
+        related_name="children",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
     )
     path = models.CharField(_("path"), max_length=255, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(_("depth"), editable=False)
     population = models.PositiveIntegerField(
-        _("residents"), null=True, blank=True,
+        _("residents"),
+        null=True,
+        blank=True,
         help_text=_("Registered residents, for statistics such as the share of volunteers."),
     )
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
@@ -79,22 +89,7 @@ class Region(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        expected_depth = LEVEL_DEPTH[RegionLevel(self.level)] if self.level else None
-        parent_depth = self.parent.depth if self.parent else 0
-        if expected_depth is not None and expected_depth != parent_depth + 1:
-            raise ValidationError(
-                {"parent": _("A %(level)s must sit directly below a level-%(depth)s region.")
-                 % {"level": self.get_level_display(), "depth": expected_depth - 1}}
-            )
-        if self.parent_id and self.pk and self.parent.path.startswith(self.path):
-            raise ValidationError({"parent": _("A region cannot be moved below itself.")})
-
-    def compute_path(self) -> str:
-        prefix = self.parent.path if self.parent else ""
-        return f"{prefix}{self.code}/"
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         old_path = self.path
         self.path = self.compute_path()
         self.depth = self.path.count("/")
@@ -104,3 +99,20 @@ class Region(models.Model):
             Region.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
                 path=Concat(models.Value(self.path), Substr("path", len(old_path) + 1)),
             )
+
+    def clean(self) -> None:
+        expected_depth = LEVEL_DEPTH[RegionLevel(self.level)] if self.level else None
+        parent_depth = self.parent.depth if self.parent else 0
+        if expected_depth is not None and expected_depth != parent_depth + 1:
+            raise ValidationError(
+                {
+                    "parent": _("A %(level)s must sit directly below a level-%(depth)s region.")
+                    % {"level": self.get_level_display(), "depth": expected_depth - 1}
+                }
+            )
+        if self.parent is not None and self.pk and self.parent.path.startswith(self.path):
+            raise ValidationError({"parent": _("A region cannot be moved below itself.")})
+
+    def compute_path(self) -> str:
+        prefix = self.parent.path if self.parent else ""
+        return f"{prefix}{self.code}/"

@@ -33,24 +33,37 @@ class ServicePoint(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     category = models.ForeignKey(
-        ServiceCategory, verbose_name=_("category"), related_name="service_points",
+        ServiceCategory,
+        verbose_name=_("category"),
+        related_name="service_points",
         on_delete=models.PROTECT,
     )
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("region"), related_name="service_points",
+        "regions.Region",
+        verbose_name=_("region"),
+        related_name="service_points",
         on_delete=models.PROTECT,
     )
     operator = models.ForeignKey(
-        "organizations.Organization", verbose_name=_("operator"),
-        related_name="service_points", on_delete=models.SET_NULL, null=True, blank=True,
+        "organizations.Organization",
+        verbose_name=_("operator"),
+        related_name="service_points",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
     )
     address = models.CharField(_("address"), max_length=255)
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     opening_hours = models.JSONField(
-        _("opening hours"), default=list, blank=True, validators=[validate_opening_hours],
-        help_text=_('A list like [{"weekday": 1, "opens": "08:30", "closes": "17:00"}], '
-                    "weekday 1 = Monday … 7 = Sunday."),
+        _("opening hours"),
+        default=list,
+        blank=True,
+        validators=[validate_opening_hours],
+        help_text=_(
+            'A list like [{"weekday": 1, "opens": "08:30", "closes": "17:00"}], '
+            "weekday 1 = Monday … 7 = Sunday."
+        ),
     )
     contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)

@@ -26,7 +26,8 @@ def validate_opening_hours(value: Any) -> None:
     if not isinstance(value, list) or len(value) > MAX_INTERVALS:
         raise ValidationError(
             _("Opening hours must be a list of at most %(max)d intervals."),
-            params={"max": MAX_INTERVALS}, code="invalid_opening_hours",
+            params={"max": MAX_INTERVALS},
+            code="invalid_opening_hours",
         )
     for interval in value:
         try:
@@ -38,8 +39,10 @@ def validate_opening_hours(value: Any) -> None:
                 code="invalid_opening_hours",
             ) from error
         if not isinstance(weekday, int) or not 1 <= weekday <= 7:
-            raise ValidationError(_("Weekday must be 1 (Monday) to 7 (Sunday)."),
-                                  code="invalid_opening_hours")
+            raise ValidationError(
+                _("Weekday must be 1 (Monday) to 7 (Sunday)."), code="invalid_opening_hours"
+            )
         if closes <= opens:
-            raise ValidationError(_("Closing time must be after opening time."),
-                                  code="invalid_opening_hours")
+            raise ValidationError(
+                _("Closing time must be after opening time."), code="invalid_opening_hours"
+            )

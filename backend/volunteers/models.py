@@ -30,21 +30,29 @@ class VolunteerProfile(models.Model):
     """The volunteer side of a user. The phone number lives on the user (sign-in identity)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), related_name="volunteer_profile",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        related_name="volunteer_profile",
         on_delete=models.CASCADE,
     )
     display_name = models.CharField(_("display name"), max_length=60)
-    skills = models.ManyToManyField(Skill, verbose_name=_("skills"), related_name="volunteers",
-                                    blank=True)
+    skills = models.ManyToManyField(
+        Skill, verbose_name=_("skills"), related_name="volunteers", blank=True
+    )
     home_latitude = models.FloatField(_("home latitude"), null=True, blank=True)
     home_longitude = models.FloatField(_("home longitude"), null=True, blank=True)
     regions_served = models.ManyToManyField(
-        "regions.Region", verbose_name=_("regions served"), related_name="volunteers",
+        "regions.Region",
+        verbose_name=_("regions served"),
+        related_name="volunteers",
         blank=True,
     )
     is_verified = models.BooleanField(
-        _("verified"), default=False,
-        help_text=_("Identity checked by a coordinator; some activities accept only verified volunteers."),
+        _("verified"),
+        default=False,
+        help_text=_(
+            "Identity checked by a coordinator; some activities accept only verified volunteers."
+        ),
     )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -54,8 +62,9 @@ class VolunteerProfile(models.Model):
         verbose_name_plural = _("volunteers")
         ordering = ["id"]
         constraints = [
-            *coordinate_constraints("volunteer_home", "home_latitude", "home_longitude",
-                                    nullable=True),
+            *coordinate_constraints(
+                "volunteer_home", "home_latitude", "home_longitude", nullable=True
+            ),
         ]
         indexes = [models.Index(fields=["is_verified"], name="volunteer_verified")]
 
@@ -80,7 +89,9 @@ class AvailabilityWindow(models.Model):
     """
 
     volunteer = models.ForeignKey(
-        VolunteerProfile, verbose_name=_("volunteer"), related_name="availability",
+        VolunteerProfile,
+        verbose_name=_("volunteer"),
+        related_name="availability",
         on_delete=models.CASCADE,
     )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
@@ -92,13 +103,18 @@ class AvailabilityWindow(models.Model):
         verbose_name_plural = _("availability windows")
         ordering = ["weekday", "starts_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
-                                   name="availability_ends_after_start"),
-            models.CheckConstraint(condition=models.Q(weekday__gte=1, weekday__lte=7),
-                                   name="availability_weekday_1_to_7"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="availability_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=1, weekday__lte=7),
+                name="availability_weekday_1_to_7",
+            ),
         ]
-        indexes = [models.Index(fields=["weekday", "starts_at", "ends_at"],
-                                name="availability_window")]
+        indexes = [
+            models.Index(fields=["weekday", "starts_at", "ends_at"], name="availability_window")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"

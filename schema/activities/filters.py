@@ -21,5 +21,7 @@ class ActivityFilter(django_filters.FilterSet):
         model = Activity
         fields: list[str] = []
 
-    def filter_search(self, queryset: QuerySet[Activity], name: str, value: str) -> QuerySet[Activity]:
+    def filter_search(
+        self, queryset: QuerySet[Activity], name: str, value: str
+    ) -> QuerySet[Activity]:
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

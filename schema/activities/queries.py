@@ -32,8 +32,9 @@ class ActivityQueries(graphene.ObjectType):
         date_range=DateTimeRangeInput(
             description="Activities taking place, at least partly, within this range."
         ),
-        near=NearInput(description="Only activities at service points within the radius, "
-                                   "nearest first."),
+        near=NearInput(
+            description="Only activities at service points within the radius, nearest first."
+        ),
         search=graphene.String(description="Part of the title or description."),
         description="Published, cancelled and completed activities, soonest first.",
     )
@@ -44,18 +45,31 @@ class ActivityQueries(graphene.ObjectType):
         date_range = args.get("date_range") or {}
         start, end = date_range.get("start"), date_range.get("end")
         if start and end and end <= start:
-            raise ApiError(_("dateRange: end must be after start."),
-                           ApiErrorCode.INVALID_ARGUMENT, argument="dateRange")
-        data = {key: args.get(key) for key in
-                ("status", "kind", "category", "region", "organization", "service_point",
-                 "search")}
+            raise ApiError(
+                _("dateRange: end must be after start."),
+                ApiErrorCode.INVALID_ARGUMENT,
+                argument="dateRange",
+            )
+        data = {
+            key: args.get(key)
+            for key in (
+                "status",
+                "kind",
+                "category",
+                "region",
+                "organization",
+                "service_point",
+                "search",
+            )
+        }
         data.update(ends_after=start, starts_before=end)
         queryset = apply_filterset(ActivityFilter, Activity.objects.all(), data)
         if args.get("near") is not None:
-            queryset = filter_near(queryset, args["near"], "service_point__latitude",
-                                   "service_point__longitude")
+            queryset = filter_near(
+                queryset, args["near"], "service_point__latitude", "service_point__longitude"
+            )
         return queryset
 
     @staticmethod
-    def resolve_activity(root: Any, info: GraphQLResolveInfo, id: str) -> Activity | None:  # noqa: A002
+    def resolve_activity(root: Any, info: GraphQLResolveInfo, id: str) -> Activity | None:
         return ActivityType.get_node(info, decode_global_id(id, "Activity", "id"))

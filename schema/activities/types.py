@@ -1,4 +1,7 @@
+from typing import Any
+
 import graphene
+from django.db.models import QuerySet
 from graphql import GraphQLResolveInfo
 
 from backend.activities.models import Activity, ActivityStatus, Shift
@@ -34,11 +37,19 @@ class ShiftType(LinliObjectType):
         name = "Shift"
         description = "A time slot of an activity with a number of places."
         interfaces = (LinliNode,)
-        fields = ("id", "activity", "title", "starts_at", "ends_at", "capacity",
-                  "confirmed_count", "required_skills")
+        fields = (
+            "id",
+            "activity",
+            "title",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "confirmed_count",
+            "required_skills",
+        )
 
     @classmethod
-    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
         return queryset.filter(activity__status__in=PUBLIC_STATUSES)
 
     @staticmethod
@@ -57,10 +68,14 @@ class ShiftType(LinliObjectType):
 class ActivityType(LinliObjectType):
     kind = graphene.Field(ActivityKindEnum, required=True)
     status = graphene.Field(ActivityStatusEnum, required=True)
-    shifts = graphene.List(graphene.NonNull(ShiftType), required=True,
-                           description="The activity's shifts, earliest first.")
-    remaining_places = graphene.Int(required=True,
-                                    description="Open places summed over all shifts.")
+    shifts = graphene.List(
+        graphene.NonNull(ShiftType),
+        required=True,
+        description="The activity's shifts, earliest first.",
+    )
+    remaining_places = graphene.Int(
+        required=True, description="Open places summed over all shifts."
+    )
     distance_km = graphene.Float(
         description="Distance from the point given in `near`, when the list was asked with it."
     )
@@ -74,12 +89,26 @@ class ActivityType(LinliObjectType):
         description = "An event organized in a community, made of one or more shifts."
         interfaces = (LinliNode,)
         connection_class = CountableConnection
-        fields = ("id", "title", "description", "kind", "status", "time_zone", "starts_at",
-                  "ends_at", "published_at", "cancelled_at", "organizer", "region",
-                  "service_point", "category", "shifts")
+        fields = (
+            "id",
+            "title",
+            "description",
+            "kind",
+            "status",
+            "time_zone",
+            "starts_at",
+            "ends_at",
+            "published_at",
+            "cancelled_at",
+            "organizer",
+            "region",
+            "service_point",
+            "category",
+            "shifts",
+        )
 
     @classmethod
-    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
         # Drafts belong to their organizers; the public read API never shows them.
         return queryset.filter(status__in=PUBLIC_STATUSES)
 

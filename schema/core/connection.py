@@ -28,24 +28,27 @@ class CountableConnection(graphene.relay.Connection):
 
 
 def _validate_page_arguments(args: dict[str, Any]) -> None:
-    limit = settings.GRAPHENE["RELAY_CONNECTION_MAX_LIMIT"]
+    limit = settings.GRAPHQL_MAX_PAGE_SIZE
     for name in ("first", "last"):
         value = args.get(name)
         if value is not None and not 0 <= value <= limit:
             raise ApiError(
                 _("%(name)s must be between 0 and %(limit)d.") % {"name": name, "limit": limit},
-                ApiErrorCode.INVALID_ARGUMENT, argument=name,
+                ApiErrorCode.INVALID_ARGUMENT,
+                argument=name,
             )
     for name in ("after", "before"):
         cursor = args.get(name)
-        if cursor is not None and (
-            (offset := cursor_to_offset(cursor)) is None or offset < 0
-        ):
-            raise ApiError(_("%(name)s is not a valid cursor.") % {"name": name},
-                           ApiErrorCode.INVALID_CURSOR, argument=name)
+        if cursor is not None and ((offset := cursor_to_offset(cursor)) is None or offset < 0):
+            raise ApiError(
+                _("%(name)s is not a valid cursor.") % {"name": name},
+                ApiErrorCode.INVALID_CURSOR,
+                argument=name,
+            )
     if args.get("offset") is not None and args["offset"] < 0:
-        raise ApiError(_("offset must not be negative."), ApiErrorCode.INVALID_ARGUMENT,
-                       argument="offset")
+        raise ApiError(
+            _("offset must not be negative."), ApiErrorCode.INVALID_ARGUMENT, argument="offset"
+        )
 
 
 class LinliConnectionField(DjangoConnectionField):
@@ -58,7 +61,7 @@ class LinliConnectionField(DjangoConnectionField):
     """
 
     @classmethod
-    def connection_resolver(  # type: ignore[override]
+    def connection_resolver(
         cls,
         resolver: Any,
         connection: Any,
@@ -72,12 +75,19 @@ class LinliConnectionField(DjangoConnectionField):
     ) -> Any:
         _validate_page_arguments(args)
         return super().connection_resolver(
-            resolver, connection, default_manager, queryset_resolver, max_limit,
-            enforce_first_or_last, root, info, **args,
+            resolver,
+            connection,
+            default_manager,
+            queryset_resolver,
+            max_limit,
+            enforce_first_or_last,
+            root,
+            info,
+            **args,
         )
 
     @classmethod
-    def resolve_queryset(  # type: ignore[override]
+    def resolve_queryset(
         cls, connection: Any, iterable: Any, info: GraphQLResolveInfo, args: dict[str, Any]
     ) -> Any:
         queryset = super().resolve_queryset(connection, iterable, info, args)

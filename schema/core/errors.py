@@ -3,13 +3,13 @@
 Clients switch on ``extensions.code``; the message is for humans and is translated.
 """
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
 
 
-class ApiErrorCode(str, Enum):
+class ApiErrorCode(StrEnum):
     INVALID_ID = "INVALID_ID"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"

@@ -60,7 +60,11 @@ class RegionSubtreeFilter(GlobalIDFilter):
         if value is None:
             return qs
         region_path = Region.objects.filter(pk=value).values("path")
-        lookup = "path__startswith" if self.field_name == "self" else f"{self.field_name}__path__startswith"
+        lookup = (
+            "path__startswith"
+            if self.field_name == "self"
+            else f"{self.field_name}__path__startswith"
+        )
         return qs.filter(**{lookup: Subquery(region_path)})
 
 
@@ -80,5 +84,4 @@ def apply_filterset(
     }
     summary = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in messages.items())
     code = ApiErrorCode.INVALID_ID if codes == {"invalid_id"} else ApiErrorCode.INVALID_FILTER
-    raise ApiError(_("Invalid filter: %(summary)s") % {"summary": summary}, code,
-                   fields=messages)
+    raise ApiError(_("Invalid filter: %(summary)s") % {"summary": summary}, code, fields=messages)

@@ -19,6 +19,7 @@ def decode_global_id(value: str, expected_type: str, argument: str) -> int:
         raise ApiError(
             _("%(argument)s is not a valid %(type)s ID.")
             % {"argument": argument, "type": expected_type},
-            ApiErrorCode.INVALID_ID, argument=argument,
+            ApiErrorCode.INVALID_ID,
+            argument=argument,
         )
     return pk

@@ -65,24 +65,33 @@ class QueryLimitsRule(ValidationRule):
                     _("The query is too deep: %(depth)d levels exceed the limit of %(limit)d.")
                     % {"depth": self.deepest, "limit": self.max_depth},
                     node,
-                    extensions={"code": ApiErrorCode.QUERY_TOO_DEEP.value,
-                                "depth": self.deepest, "maxDepth": self.max_depth},
+                    extensions={
+                        "code": ApiErrorCode.QUERY_TOO_DEEP.value,
+                        "depth": self.deepest,
+                        "maxDepth": self.max_depth,
+                    },
                 )
             )
         elif cost > self.max_cost:
             self.report_error(
                 GraphQLError(
-                    _("The query is too costly: %(cost)d exceeds the limit of %(limit)d. "
-                      "Ask for smaller pages or fewer nested lists.")
+                    _(
+                        "The query is too costly: %(cost)d exceeds the limit of %(limit)d. "
+                        "Ask for smaller pages or fewer nested lists."
+                    )
                     % {"cost": cost, "limit": self.max_cost},
                     node,
-                    extensions={"code": ApiErrorCode.QUERY_TOO_COSTLY.value,
-                                "cost": cost, "maxCost": self.max_cost},
+                    extensions={
+                        "code": ApiErrorCode.QUERY_TOO_COSTLY.value,
+                        "cost": cost,
+                        "maxCost": self.max_cost,
+                    },
                 )
             )
 
     def _page_size(self, field: FieldNode) -> int:
-        sizes = []
+        largest_page = settings.GRAPHQL_MAX_PAGE_SIZE
+        sizes: list[int] = []
         for argument in field.arguments or ():
             if argument.name.value not in PAGE_ARGUMENTS:
                 continue
@@ -91,8 +100,8 @@ class QueryLimitsRule(ValidationRule):
                 sizes.append(int(value.value))
             elif isinstance(value, VariableNode):
                 # Validation runs before variables are known: assume the largest page.
-                sizes.append(settings.GRAPHENE["RELAY_CONNECTION_MAX_LIMIT"])
-        return max(sizes) if sizes else settings.GRAPHENE["RELAY_CONNECTION_MAX_LIMIT"]
+                sizes.append(largest_page)
+        return max(sizes) if sizes else largest_page
 
     def _selection_cost(
         self,
@@ -134,7 +143,8 @@ class QueryLimitsRule(ValidationRule):
             elif isinstance(selection, InlineFragmentNode):
                 fragment_type = (
                     self.context.schema.get_type(selection.type_condition.name.value)
-                    if selection.type_condition else parent
+                    if selection.type_condition
+                    else parent
                 )
                 total += self._selection_cost(
                     selection.selection_set, fragment_type, depth, visiting

@@ -27,21 +27,29 @@ def filter_near(
     """Rows within ``near.radius_km``, annotated with ``distance_km`` and nearest first."""
     latitude, longitude, radius = near.latitude, near.longitude, near.radius_km
     if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
-        raise ApiError(_("near: latitude must be within ±90 and longitude within ±180."),
-                       ApiErrorCode.INVALID_ARGUMENT, argument="near")
+        raise ApiError(
+            _("near: latitude must be within ±90 and longitude within ±180."),
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument="near",
+        )
     if radius is None or not 0 < radius <= MAX_RADIUS_KM:
         raise ApiError(
-            _("near: radiusKm must be greater than 0 and at most %(max)s.") % {"max": MAX_RADIUS_KM},
-            ApiErrorCode.INVALID_ARGUMENT, argument="near.radiusKm",
+            _("near: radiusKm must be greater than 0 and at most %(max)s.")
+            % {"max": MAX_RADIUS_KM},
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument="near.radiusKm",
         )
     box = bounding_box(latitude, longitude, radius)
     return (
-        queryset.filter(**{
-            f"{latitude_field}__range": (box.min_latitude, box.max_latitude),
-            f"{longitude_field}__range": (box.min_longitude, box.max_longitude),
-        })
-        .annotate(distance_km=distance_km_expression(latitude_field, longitude_field,
-                                                     latitude, longitude))
+        queryset.filter(
+            **{
+                f"{latitude_field}__range": (box.min_latitude, box.max_latitude),
+                f"{longitude_field}__range": (box.min_longitude, box.max_longitude),
+            }
+        )
+        .annotate(
+            distance_km=distance_km_expression(latitude_field, longitude_field, latitude, longitude)
+        )
         .filter(distance_km__lte=radius)
         .order_by("distance_km", "pk")
     )

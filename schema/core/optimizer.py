@@ -34,9 +34,7 @@ class _Plan:
 def _sub_fields(
     info: GraphQLResolveInfo, parent_type: GraphQLObjectType, nodes: list[FieldNode]
 ) -> dict[str, list[FieldNode]]:
-    return collect_sub_fields(
-        info.schema, info.fragments, info.variable_values, parent_type, nodes
-    )
+    return collect_sub_fields(info.schema, info.fragments, info.variable_values, parent_type, nodes)
 
 
 def _django_model(gql_type: Any) -> type[models.Model] | None:
@@ -81,8 +79,7 @@ def _plan(
             plan.select.append(path)
             _plan(info, related_gql_type, nodes_of_field, path + "__", plan)
         else:
-            related_model = model_field.related_model
-            assert isinstance(related_model, type)
+            related_model: type[models.Model] = model_field.related_model  # type: ignore[assignment]
             queryset = optimize_queryset(
                 related_model._default_manager.all(), info, related_gql_type, nodes_of_field
             )
@@ -115,15 +112,17 @@ def optimize_connection(queryset: QuerySet[Any], info: GraphQLResolveInfo) -> Qu
     connection_type = get_named_type(info.return_type)
     assert isinstance(connection_type, GraphQLObjectType)
     edges = _sub_fields(info, connection_type, list(info.field_nodes))
-    edge_nodes = [node for key, nodes in edges.items() for node in nodes
-                  if node.name.value == "edges"]
+    edge_nodes = [
+        node for key, nodes in edges.items() for node in nodes if node.name.value == "edges"
+    ]
     if not edge_nodes:
         return queryset
     edge_type = get_named_type(connection_type.fields["edges"].type)
     assert isinstance(edge_type, GraphQLObjectType)
     node_fields = _sub_fields(info, edge_type, edge_nodes)
-    node_nodes = [node for nodes in node_fields.values() for node in nodes
-                  if node.name.value == "node"]
+    node_nodes = [
+        node for nodes in node_fields.values() for node in nodes if node.name.value == "node"
+    ]
     node_type = get_named_type(edge_type.fields["node"].type)
     assert isinstance(node_type, GraphQLObjectType)
     return optimize_queryset(queryset, info, node_type, node_nodes) if node_nodes else queryset

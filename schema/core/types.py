@@ -24,8 +24,11 @@ class LinliNode(graphene.relay.Node):
     def get_node_from_global_id(
         cls, info: GraphQLResolveInfo, global_id: str, only_type: Any = None
     ) -> Any:
-        invalid = ApiError(_("%(id)s is not a valid ID.") % {"id": global_id},
-                           ApiErrorCode.INVALID_ID, argument="id")
+        invalid = ApiError(
+            _("%(id)s is not a valid ID.") % {"id": global_id},
+            ApiErrorCode.INVALID_ID,
+            argument="id",
+        )
         try:
             type_name, raw_pk = from_global_id(global_id)
             pk = int(raw_pk)
@@ -60,7 +63,7 @@ class LinliObjectType(DjangoObjectType):
         return queryset
 
     @classmethod
-    def get_node(cls, info: GraphQLResolveInfo, id: Any) -> Any:  # noqa: A002 (graphene's name)
+    def get_node(cls, info: GraphQLResolveInfo, id: Any) -> Any:
         queryset = cls.visible_queryset(cls._meta.model._default_manager.all(), info)
         gql_type = info.schema.get_type(cls._meta.name)
         assert isinstance(gql_type, GraphQLObjectType)

@@ -22,6 +22,8 @@ class OrganizationQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_organizations(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return apply_filterset(OrganizationFilter, Organization.objects.all(), {
-            key: args.get(key) for key in ("kind", "region", "search")
-        })
+        return apply_filterset(
+            OrganizationFilter,
+            Organization.objects.all(),
+            {key: args.get(key) for key in ("kind", "region", "search")},
+        )

@@ -1,4 +1,8 @@
+from typing import Any
+
 import graphene
+from django.db.models import QuerySet
+from graphql import GraphQLResolveInfo
 
 from backend.organizations.models import Organization
 from schema.core.connection import CountableConnection
@@ -12,13 +16,24 @@ class OrganizationType(LinliObjectType):
     class Meta:
         model = Organization
         name = "Organization"
-        description = ("A party organization, social organization, co-building unit or "
-                       "volunteer team, in a region.")
+        description = (
+            "A party organization, social organization, co-building unit or "
+            "volunteer team, in a region."
+        )
         interfaces = (LinliNode,)
         connection_class = CountableConnection
-        fields = ("id", "name", "kind", "region", "parent", "description", "contact_name",
-                  "contact_phone", "is_active")
+        fields = (
+            "id",
+            "name",
+            "kind",
+            "region",
+            "parent",
+            "description",
+            "contact_name",
+            "contact_phone",
+            "is_active",
+        )
 
     @classmethod
-    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
         return queryset.filter(is_active=True)

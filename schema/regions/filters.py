@@ -16,5 +16,6 @@ class RegionFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet[Region], name: str, value: str) -> QuerySet[Region]:
-        return queryset.filter(Q(name__icontains=value) | Q(name_en__icontains=value)
-                               | Q(code__startswith=value))
+        return queryset.filter(
+            Q(name__icontains=value) | Q(name_en__icontains=value) | Q(code__startswith=value)
+        )

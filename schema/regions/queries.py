@@ -23,6 +23,8 @@ class RegionQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_regions(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return apply_filterset(RegionFilter, Region.objects.all(), {
-            key: args.get(key) for key in ("level", "parent", "within", "search")
-        })
+        return apply_filterset(
+            RegionFilter,
+            Region.objects.all(),
+            {key: args.get(key) for key in ("level", "parent", "within", "search")},
+        )

@@ -14,7 +14,8 @@ from schema.servicepoints.types import ServiceCategoryType, ServicePointType
 
 class ServicePointQueries(graphene.ObjectType):
     service_categories = graphene.List(
-        graphene.NonNull(ServiceCategoryType), required=True,
+        graphene.NonNull(ServiceCategoryType),
+        required=True,
         description="The 18 categories of home service, in display order.",
     )
     service_points = LinliConnectionField(
@@ -33,9 +34,11 @@ class ServicePointQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_service_points(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        queryset = apply_filterset(ServicePointFilter, ServicePoint.objects.all(), {
-            key: args.get(key) for key in ("category", "region", "operator", "search")
-        })
+        queryset = apply_filterset(
+            ServicePointFilter,
+            ServicePoint.objects.all(),
+            {key: args.get(key) for key in ("category", "region", "operator", "search")},
+        )
         if args.get("near") is not None:
             queryset = filter_near(queryset, args["near"], "latitude", "longitude")
         return queryset

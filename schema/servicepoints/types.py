@@ -1,4 +1,7 @@
+from typing import Any
+
 import graphene
+from django.db.models import QuerySet
 from graphql import GraphQLResolveInfo
 
 from backend.servicepoints.models import ServiceCategory, ServicePoint
@@ -39,16 +42,30 @@ class ServicePointType(LinliObjectType):
         description = "A place offering one category of home service."
         interfaces = (LinliNode,)
         connection_class = CountableConnection
-        fields = ("id", "name", "category", "region", "operator", "address", "latitude",
-                  "longitude", "opening_hours", "contact_name", "contact_phone", "description",
-                  "is_active")
+        fields = (
+            "id",
+            "name",
+            "category",
+            "region",
+            "operator",
+            "address",
+            "latitude",
+            "longitude",
+            "opening_hours",
+            "contact_name",
+            "contact_phone",
+            "description",
+            "is_active",
+        )
 
     @classmethod
-    def visible_queryset(cls, queryset, info):  # type: ignore[no-untyped-def]
+    def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
         return queryset.filter(is_active=True)
 
     @staticmethod
-    def resolve_opening_hours(root: ServicePoint, info: GraphQLResolveInfo) -> list[dict[str, object]]:
+    def resolve_opening_hours(
+        root: ServicePoint, info: GraphQLResolveInfo
+    ) -> list[dict[str, object]]:
         return list(root.opening_hours or [])
 
     @staticmethod

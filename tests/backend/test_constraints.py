@@ -22,10 +22,14 @@ def test_a_shift_must_end_after_it_starts_and_have_a_place(community):
     activity = make_activity(community.team, community.grid)
     start = timezone.now()
 
-    assert_refused(lambda: Shift.objects.create(activity=activity, starts_at=start,
-                                                ends_at=start, capacity=3))
-    assert_refused(lambda: Shift.objects.create(activity=activity, starts_at=start,
-                                                ends_at=start + dt.timedelta(hours=1), capacity=0))
+    assert_refused(
+        lambda: Shift.objects.create(activity=activity, starts_at=start, ends_at=start, capacity=3)
+    )
+    assert_refused(
+        lambda: Shift.objects.create(
+            activity=activity, starts_at=start, ends_at=start + dt.timedelta(hours=1), capacity=0
+        )
+    )
 
 
 def test_a_shift_can_never_hold_more_confirmed_volunteers_than_places(community):
@@ -50,8 +54,9 @@ def test_one_volunteer_profile_per_user_and_home_coordinates_set_together(db):
 
     assert_refused(lambda: VolunteerProfile.objects.create(user=user, display_name="again"))
     other = User.objects.create(username="other")
-    assert_refused(lambda: VolunteerProfile.objects.create(user=other, display_name="x",
-                                                           home_latitude=39.1))
+    assert_refused(
+        lambda: VolunteerProfile.objects.create(user=other, display_name="x", home_latitude=39.1)
+    )
 
 
 def test_phone_numbers_are_unique_and_e164(db):
@@ -63,17 +68,34 @@ def test_phone_numbers_are_unique_and_e164(db):
 
 def test_availability_windows_end_after_they_start(db):
     profile = VolunteerProfile.objects.create(
-        user=User.objects.create(username="v"), display_name="李师傅")
+        user=User.objects.create(username="v"), display_name="李师傅"
+    )
 
-    assert_refused(lambda: AvailabilityWindow.objects.create(
-        volunteer=profile, weekday=4, starts_at=dt.time(11), ends_at=dt.time(9)))
-    assert_refused(lambda: AvailabilityWindow.objects.create(
-        volunteer=profile, weekday=8, starts_at=dt.time(9), ends_at=dt.time(11)))
+    assert_refused(
+        lambda: AvailabilityWindow.objects.create(
+            volunteer=profile, weekday=4, starts_at=dt.time(11), ends_at=dt.time(9)
+        )
+    )
+    assert_refused(
+        lambda: AvailabilityWindow.objects.create(
+            volunteer=profile, weekday=8, starts_at=dt.time(9), ends_at=dt.time(11)
+        )
+    )
 
 
 def test_a_published_activity_has_its_publication_time(community):
-    assert_refused(lambda: Activity.objects.create(
-        organizer=community.team, region=community.grid, kind="civic_practice", title="x",
-        status=ActivityStatus.PUBLISHED, published_at=None))
-    assert_refused(lambda: Activity.objects.create(
-        organizer=community.team, region=community.grid, kind="no-such-kind", title="x"))
+    assert_refused(
+        lambda: Activity.objects.create(
+            organizer=community.team,
+            region=community.grid,
+            kind="civic_practice",
+            title="x",
+            status=ActivityStatus.PUBLISHED,
+            published_at=None,
+        )
+    )
+    assert_refused(
+        lambda: Activity.objects.create(
+            organizer=community.team, region=community.grid, kind="no-such-kind", title="x"
+        )
+    )

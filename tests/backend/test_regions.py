@@ -9,7 +9,10 @@ def test_paths_follow_the_administrative_codes(community):
     assert community.grid.path == "120101/120101003/120101003005/120101003005001/"
     assert community.grid.depth == 4
     assert list(Region.objects.subtree(community.street).values_list("name", flat=True)) == [
-        "小白楼街道", "朝阳里社区", "朝阳里第一网格"]
+        "小白楼街道",
+        "朝阳里社区",
+        "朝阳里第一网格",
+    ]
 
 
 def test_moving_a_community_moves_its_whole_subtree(community):
@@ -25,8 +28,11 @@ def test_moving_a_community_moves_its_whole_subtree(community):
 
 @pytest.mark.parametrize(
     ("level", "parent_name"),
-    [(RegionLevel.COMMUNITY, "district"), (RegionLevel.STREET, "community"),
-     (RegionLevel.GRID, None)],
+    [
+        (RegionLevel.COMMUNITY, "district"),
+        (RegionLevel.STREET, "community"),
+        (RegionLevel.GRID, None),
+    ],
 )
 def test_levels_must_sit_below_the_level_above_them(community, level, parent_name):
     parent = getattr(community, parent_name) if parent_name else None

@@ -21,10 +21,16 @@ PRODUCTION = {
 
 
 def run_settings(**variables: str) -> subprocess.CompletedProcess[str]:
-    keep = {key: value for key, value in os.environ.items()
-            if key not in {*PRODUCTION, "DEBUG", "CELERY_BROKER_URL"}}
+    keep = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {*PRODUCTION, "DEBUG", "CELERY_BROKER_URL"}
+    }
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", PRINT_SETTINGS],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**keep, "DJANGO_SETTINGS_MODULE": "backend.settings", **variables},
     )
 
@@ -45,8 +51,12 @@ def test_production_uses_postgres_redis_and_hides_graphiql(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "False", "django.db.backends.postgresql", "channels_redis.core.RedisChannelLayer",
-        "redis", "False"]
+        "False",
+        "django.db.backends.postgresql",
+        "channels_redis.core.RedisChannelLayer",
+        "redis",
+        "False",
+    ]
 
 
 def test_the_embedded_default_needs_no_variables(tmp_path):
@@ -54,8 +64,12 @@ def test_the_embedded_default_needs_no_variables(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "True", "django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
-        "filesystem", "True"]
+        "True",
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "filesystem",
+        "True",
+    ]
 
 
 def test_an_unknown_environment_name_is_refused(tmp_path):

@@ -42,13 +42,23 @@ def titles(data):
 
 def test_drafts_are_not_public_and_the_rest_come_soonest_first(gql, community):
     soon = timezone.now() + dt.timedelta(days=1)
-    make_activity(community.committee, community.community, title="later",
-                  starts_at=soon + dt.timedelta(days=5))
+    make_activity(
+        community.committee,
+        community.community,
+        title="later",
+        starts_at=soon + dt.timedelta(days=5),
+    )
     make_activity(community.committee, community.community, title="sooner", starts_at=soon)
-    make_activity(community.committee, community.community, title="draft",
-                  status=ActivityStatus.DRAFT)
-    make_activity(community.committee, community.community, title="cancelled",
-                  status=ActivityStatus.CANCELLED, starts_at=soon + dt.timedelta(days=9))
+    make_activity(
+        community.committee, community.community, title="draft", status=ActivityStatus.DRAFT
+    )
+    make_activity(
+        community.committee,
+        community.community,
+        title="cancelled",
+        status=ActivityStatus.CANCELLED,
+        starts_at=soon + dt.timedelta(days=9),
+    )
 
     assert titles(gql.data(ACTIVITIES)) == ["sooner", "later", "cancelled"]
     assert titles(gql.data(ACTIVITIES, {"status": ["DRAFT"]})) == []
@@ -57,8 +67,15 @@ def test_drafts_are_not_public_and_the_rest_come_soonest_first(gql, community):
 
 def test_activity_shows_its_shifts_and_remaining_places(gql, community):
     point = make_service_point(community.grid, community.categories["haircut"], name="理发点")
-    make_activity(community.team, community.grid, service_point=point, shifts=2, capacity=4,
-                  category=community.categories["haircut"], skills=(community.first_aid,))
+    make_activity(
+        community.team,
+        community.grid,
+        service_point=point,
+        shifts=2,
+        capacity=4,
+        category=community.categories["haircut"],
+        skills=(community.first_aid,),
+    )
 
     node = gql.data(ACTIVITIES)["activities"]["edges"][0]["node"]
 
@@ -74,12 +91,19 @@ def test_activity_shows_its_shifts_and_remaining_places(gql, community):
 
 def test_filters_by_kind_category_region_subtree_organization_and_search(gql, community):
     haircut = community.categories["haircut"]
-    make_activity(community.team, community.grid, title="理发", kind=ActivityKind.HOME_SERVICE,
-                  category=haircut)
-    make_activity(community.committee, community.community, title="探访",
-                  kind=ActivityKind.ELDER_CARE)
-    make_activity(community.committee, community.other_community, title="议事",
-                  kind=ActivityKind.DELIBERATION)
+    make_activity(
+        community.team,
+        community.grid,
+        title="理发",
+        kind=ActivityKind.HOME_SERVICE,
+        category=haircut,
+    )
+    make_activity(
+        community.committee, community.community, title="探访", kind=ActivityKind.ELDER_CARE
+    )
+    make_activity(
+        community.committee, community.other_community, title="议事", kind=ActivityKind.DELIBERATION
+    )
 
     def query(**variables):
         return sorted(titles(gql.data(ACTIVITIES, variables)))
@@ -95,17 +119,35 @@ def test_filters_by_kind_category_region_subtree_organization_and_search(gql, co
 def test_date_range_keeps_activities_that_overlap_it_in_local_time(gql, community):
     # Shanghai is UTC+8: the local day 2026-12-01 is 2026-11-30T16:00Z .. 2026-12-01T16:00Z.
     day = dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
-    make_activity(community.committee, community.community, title="just before midnight",
-                  starts_at=day - dt.timedelta(hours=3), shifts=1)  # 21:00-23:00 the day before
-    make_activity(community.committee, community.community, title="early morning",
-                  starts_at=day + dt.timedelta(hours=1), shifts=1)
-    make_activity(community.committee, community.community, title="across midnight",
-                  starts_at=day + dt.timedelta(hours=23), shifts=1)  # 23:00-01:00
+    make_activity(
+        community.committee,
+        community.community,
+        title="just before midnight",
+        starts_at=day - dt.timedelta(hours=3),
+        shifts=1,
+    )  # 21:00-23:00 the day before
+    make_activity(
+        community.committee,
+        community.community,
+        title="early morning",
+        starts_at=day + dt.timedelta(hours=1),
+        shifts=1,
+    )
+    make_activity(
+        community.committee,
+        community.community,
+        title="across midnight",
+        starts_at=day + dt.timedelta(hours=23),
+        shifts=1,
+    )  # 23:00-01:00
 
-    with_offset = gql.data(ACTIVITIES, {"dateRange": {
-        "start": "2026-12-01T00:00:00+08:00", "end": "2026-12-02T00:00:00+08:00"}})
-    naive_is_shanghai = gql.data(ACTIVITIES, {"dateRange": {
-        "start": "2026-12-01T00:00:00", "end": "2026-12-02T00:00:00"}})
+    with_offset = gql.data(
+        ACTIVITIES,
+        {"dateRange": {"start": "2026-12-01T00:00:00+08:00", "end": "2026-12-02T00:00:00+08:00"}},
+    )
+    naive_is_shanghai = gql.data(
+        ACTIVITIES, {"dateRange": {"start": "2026-12-01T00:00:00", "end": "2026-12-02T00:00:00"}}
+    )
 
     assert titles(with_offset) == ["early morning", "across midnight"]
     assert titles(naive_is_shanghai) == titles(with_offset)
@@ -130,11 +172,15 @@ def test_activity_by_id_and_node_find_public_activities_only(gql, community):
     draft = make_activity(community.team, community.grid, status=ActivityStatus.DRAFT)
     point = make_service_point(community.grid, community.categories["haircut"], name="理发点")
 
-    assert gql.data(ACTIVITY, {"id": to_global_id("Activity", published.pk)})["activity"][
-        "title"] == "open"
+    assert (
+        gql.data(ACTIVITY, {"id": to_global_id("Activity", published.pk)})["activity"]["title"]
+        == "open"
+    )
     assert gql.data(ACTIVITY, {"id": to_global_id("Activity", draft.pk)})["activity"] is None
     assert gql.data(NODE, {"id": to_global_id("Activity", published.pk)})["node"]["title"] == "open"
-    assert gql.data(NODE, {"id": to_global_id("ServicePoint", point.pk)})["node"]["name"] == "理发点"
+    assert (
+        gql.data(NODE, {"id": to_global_id("ServicePoint", point.pk)})["node"]["name"] == "理发点"
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,8 +192,16 @@ def test_activity_by_id_and_node_find_public_activities_only(gql, community):
         (NODE, {"id": to_global_id("NoSuchType", 1)}, "INVALID_ID"),
         (NODE, {"id": to_global_id("Activity", "1; drop table")}, "INVALID_ID"),
         (ACTIVITIES, {"organization": to_global_id("Activity", 1)}, "INVALID_ID"),
-        (ACTIVITIES, {"dateRange": {"start": "2026-12-02T00:00:00+08:00",
-                                    "end": "2026-12-01T00:00:00+08:00"}}, "INVALID_ARGUMENT"),
+        (
+            ACTIVITIES,
+            {
+                "dateRange": {
+                    "start": "2026-12-02T00:00:00+08:00",
+                    "end": "2026-12-01T00:00:00+08:00",
+                }
+            },
+            "INVALID_ARGUMENT",
+        ),
         (ACTIVITIES, {"search": "x" * 101}, "INVALID_FILTER"),
     ],
 )
@@ -161,8 +215,13 @@ def test_the_list_costs_the_same_sql_queries_for_1_and_for_50_activities(
     point = make_service_point(community.grid, community.categories["haircut"])
 
     def add_activity():
-        make_activity(community.team, community.grid, service_point=point,
-                      category=community.categories["haircut"], skills=(community.first_aid,))
+        make_activity(
+            community.team,
+            community.grid,
+            service_point=point,
+            category=community.categories["haircut"],
+            skills=(community.first_aid,),
+        )
 
     add_activity()
     # COUNT, the page with organizer/region/category/service point joined, shifts, skills.

@@ -10,11 +10,15 @@ DEEP = (
 )
 
 # Five aliased pages of activities with their shifts and skills: about 5 × 21,000.
-WIDE = "{ " + " ".join(
-    f"a{number}: activities(first: 100) {{ edges {{ node {{ title shifts {{ "
-    f"requiredSkills {{ name code }} }} }} }} }}"
-    for number in range(5)
-) + " }"
+WIDE = (
+    "{ "
+    + " ".join(
+        f"a{number}: activities(first: 100) {{ edges {{ node {{ title shifts {{ "
+        f"requiredSkills {{ name code }} }} }} }} }}"
+        for number in range(5)
+    )
+    + " }"
+)
 
 FRAGMENT_CYCLE = """
 query { ...A }
@@ -42,7 +46,8 @@ def test_a_query_costlier_than_the_limit_is_rejected_before_it_runs(gql, django_
 def test_the_cost_counts_page_sizes(gql):
     assert gql.post("{ servicePoints(first: 2) { edges { node { name } } } }").get("errors") is None
     assert gql.error_codes("{ servicePoints(first: 20) { edges { node { name } } } }") == [
-        "QUERY_TOO_COSTLY"]
+        "QUERY_TOO_COSTLY"
+    ]
 
 
 @pytest.mark.django_db

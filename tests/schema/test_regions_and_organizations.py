@@ -28,8 +28,14 @@ def region_names(data):
 def test_regions_come_in_tree_order_with_parents_and_children(gql, community):
     data = gql.data(REGIONS)
 
-    assert region_names(data) == ["和平区", "小白楼街道", "朝阳里社区", "朝阳里第一网格",
-                                  "南营门街道", "新文化社区"]
+    assert region_names(data) == [
+        "和平区",
+        "小白楼街道",
+        "朝阳里社区",
+        "朝阳里第一网格",
+        "南营门街道",
+        "新文化社区",
+    ]
     district = data["regions"]["edges"][0]["node"]
     assert district["level"] == "DISTRICT"
     assert district["parent"] is None
@@ -42,15 +48,25 @@ def test_regions_filter_by_level_parent_subtree_and_search(gql, community):
     assert region_names(gql.data(REGIONS, {"level": "COMMUNITY"})) == ["朝阳里社区", "新文化社区"]
     assert region_names(gql.data(REGIONS, {"parent": street})) == ["朝阳里社区"]
     assert region_names(gql.data(REGIONS, {"within": street})) == [
-        "小白楼街道", "朝阳里社区", "朝阳里第一网格"]
+        "小白楼街道",
+        "朝阳里社区",
+        "朝阳里第一网格",
+    ]
     assert region_names(gql.data(REGIONS, {"search": "120101004"})) == ["南营门街道", "新文化社区"]
 
 
 def test_organizations_filter_by_kind_and_region_subtree_and_hide_inactive(gql, community):
-    Organization.objects.create(name="停用的社会组织", kind=OrganizationKind.SOCIAL_ORGANIZATION,
-                                region=community.community, is_active=False)
-    Organization.objects.create(name="新文化共建单位", kind=OrganizationKind.CO_BUILDING_UNIT,
-                                region=community.other_community)
+    Organization.objects.create(
+        name="停用的社会组织",
+        kind=OrganizationKind.SOCIAL_ORGANIZATION,
+        region=community.community,
+        is_active=False,
+    )
+    Organization.objects.create(
+        name="新文化共建单位",
+        kind=OrganizationKind.CO_BUILDING_UNIT,
+        region=community.other_community,
+    )
 
     def names(**variables):
         data = gql.data(ORGANIZATIONS, variables)
@@ -59,7 +75,9 @@ def test_organizations_filter_by_kind_and_region_subtree_and_hide_inactive(gql, 
     assert names() == ["新文化共建单位", "朝阳里志愿服务队", "朝阳里社区党委"]
     assert names(kind="VOLUNTEER_TEAM") == ["朝阳里志愿服务队"]
     assert names(region=to_global_id("Region", community.community.pk)) == [
-        "朝阳里志愿服务队", "朝阳里社区党委"]
+        "朝阳里志愿服务队",
+        "朝阳里社区党委",
+    ]
     assert names(search="党委") == ["朝阳里社区党委"]
 
 
@@ -71,8 +89,9 @@ def test_region_and_organization_lists_cost_the_same_queries_for_any_page(
     with django_assert_num_queries(2):  # COUNT, page with region joined
         gql.data(ORGANIZATIONS)
     for number in range(50):
-        Organization.objects.create(name=f"志愿服务队{number}", region=community.grid,
-                                    kind=OrganizationKind.VOLUNTEER_TEAM)
+        Organization.objects.create(
+            name=f"志愿服务队{number}", region=community.grid, kind=OrganizationKind.VOLUNTEER_TEAM
+        )
 
     with django_assert_num_queries(2):
         data = gql.data(ORGANIZATIONS)

@@ -49,10 +49,14 @@ def test_service_points_filter_by_category_region_subtree_operator_and_search(gq
     make_service_point(community.other_community, haircut, name="新文化理发点")
     make_service_point(community.grid, haircut, name="停用理发点", is_active=False)
 
-    by_category = gql.data(SERVICE_POINTS, {"category": to_global_id("ServiceCategory", haircut.pk)})
+    by_category = gql.data(
+        SERVICE_POINTS, {"category": to_global_id("ServiceCategory", haircut.pk)}
+    )
     in_street = gql.data(SERVICE_POINTS, {"region": to_global_id("Region", community.street.pk)})
     in_grid = gql.data(SERVICE_POINTS, {"region": to_global_id("Region", community.grid.pk)})
-    by_operator = gql.data(SERVICE_POINTS, {"operator": to_global_id("Organization", community.team.pk)})
+    by_operator = gql.data(
+        SERVICE_POINTS, {"operator": to_global_id("Organization", community.team.pk)}
+    )
     searched = gql.data(SERVICE_POINTS, {"search": "助餐"})
 
     assert sorted(names(by_category)) == ["新文化理发点", "朝阳里理发点"]
