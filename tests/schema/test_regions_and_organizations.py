@@ -1,6 +1,8 @@
 from graphql_relay import to_global_id
 
 from backend.organizations.models import Organization, OrganizationKind
+from backend.regions.models import RegionLevel
+from tests.fixtures import make_region
 
 REGIONS = """
 query Regions($level: RegionLevel, $parent: ID, $within: ID, $search: String) {
@@ -89,10 +91,19 @@ def test_region_and_organization_lists_cost_the_same_queries_for_any_page(
     with django_assert_num_queries(2):  # COUNT, page with region joined
         gql.data(ORGANIZATIONS)
     for number in range(50):
+        grid = make_region(
+            f"120101004001{number:03d}",
+            f"网格{number}",
+            RegionLevel.GRID,
+            community.other_community,
+        )
         Organization.objects.create(
-            name=f"志愿服务队{number}", region=community.grid, kind=OrganizationKind.VOLUNTEER_TEAM
+            name=f"志愿服务队{number}", region=grid, kind=OrganizationKind.VOLUNTEER_TEAM
         )
 
+    with django_assert_num_queries(3):
+        regions = gql.data(REGIONS)
     with django_assert_num_queries(2):
-        data = gql.data(ORGANIZATIONS)
-    assert data["organizations"]["totalCount"] == 52
+        organizations = gql.data(ORGANIZATIONS)
+    assert regions["regions"]["totalCount"] == 56
+    assert organizations["organizations"]["totalCount"] == 52
