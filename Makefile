@@ -39,11 +39,10 @@ typecheck: install
 # Fails when a model change lacks its migration or schema/schema.graphql is stale.
 check-generated: install
 	$(BIN)/linli makemigrations --check --dry-run
-	$(BIN)/linli graphql_schema --out /tmp/linli-schema.graphql > /dev/null
-	diff -u schema/schema.graphql /tmp/linli-schema.graphql
+	$(BIN)/python -m schema.export --check
 
 schema: install
-	$(BIN)/linli graphql_schema
+	$(BIN)/python -m schema.export
 
 messages: install
 	$(BIN)/linli makemessages -l zh_Hans --no-obsolete -i "$(VENV)/*" -i "tests/*" -i "bench/*" -i "var/*"

@@ -190,8 +190,6 @@ GRAPHQL_MAX_PAGE_SIZE = 100  # `first` / `last` of every connection
 GRAPHENE = {
     "SCHEMA": "schema.api.schema",
     "RELAY_CONNECTION_MAX_LIMIT": GRAPHQL_MAX_PAGE_SIZE,
-    "SCHEMA_OUTPUT": str(BASE_DIR / "schema" / "schema.graphql"),
-    "SCHEMA_INDENT": 2,
 }
 # Queries deeper or costlier than this are rejected before they run (see schema/core/limits.py).
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)

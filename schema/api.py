@@ -1,22 +1,27 @@
 """The one place where the GraphQL schema is assembled."""
 
 import graphene
+from django.utils import translation
+from graphql import assert_valid_schema
 
-from schema.activities.queries import ActivityQueries
-from schema.core.types import LinliNode
-from schema.organizations.queries import OrganizationQueries
-from schema.regions.queries import RegionQueries
-from schema.servicepoints.queries import ServicePointQueries
+# graphene-django copies model help texts into field descriptions as plain strings, some when
+# a type class is defined and some when the schema first builds its fields. Do both in English
+# so that the schema never depends on the language active when it was first imported.
+with translation.override("en"):
+    from schema.activities.queries import ActivityQueries
+    from schema.core.types import LinliNode
+    from schema.organizations.queries import OrganizationQueries
+    from schema.regions.queries import RegionQueries
+    from schema.servicepoints.queries import ServicePointQueries
 
+    class Query(
+        ServicePointQueries,
+        ActivityQueries,
+        RegionQueries,
+        OrganizationQueries,
+        graphene.ObjectType,
+    ):
+        node = LinliNode.Field()
 
-class Query(
-    ServicePointQueries,
-    ActivityQueries,
-    RegionQueries,
-    OrganizationQueries,
-    graphene.ObjectType,
-):
-    node = LinliNode.Field()
-
-
-schema = graphene.Schema(query=Query)
+    schema = graphene.Schema(query=Query)
+    assert_valid_schema(schema.graphql_schema)
