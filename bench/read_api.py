@@ -69,14 +69,33 @@ def prepare_database() -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgresql"):
         exists = subprocess.run(
-            ["psql", "-h", database["HOST"] or "127.0.0.1", "-U", database["USER"] or "postgres",
-             "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'"],
-            capture_output=True, text=True, check=True,
+            [
+                "psql",
+                "-h",
+                database["HOST"] or "127.0.0.1",
+                "-U",
+                database["USER"] or "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         if not exists:
-            subprocess.run(["createdb", "-h", database["HOST"] or "127.0.0.1", "-U",
-                            database["USER"] or "postgres", database["NAME"]], check=True)
+            subprocess.run(
+                [
+                    "createdb",
+                    "-h",
+                    database["HOST"] or "127.0.0.1",
+                    "-U",
+                    database["USER"] or "postgres",
+                    database["NAME"],
+                ],
+                check=True,
+            )
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -90,8 +109,11 @@ def count_queries(query: str, first: int) -> tuple[int, int]:
 
     client = Client(HTTP_HOST="localhost")
     with CaptureQueriesContext(connection) as captured:
-        response = client.post("/graphql/", {"query": query, "variables": {"first": first}},
-                               content_type="application/json")
+        response = client.post(
+            "/graphql/",
+            {"query": query, "variables": {"first": first}},
+            content_type="application/json",
+        )
     content = response.json()
     assert "errors" not in content, content
     connection_field = next(iter(content["data"].values()))
@@ -130,17 +152,23 @@ def main() -> None:
     prepare_database()
     from django.conf import settings
 
-    print(f"\ndatabase: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
-          f"{settings.DATABASES['default']['NAME']}, {args.requests} requests per scenario\n")
-    print(f"{'scenario':62} {'rows':>4} {'SQL':>4} {'p50 ms':>7} {'p90 ms':>7} "
-          f"{'p99 ms':>7} {'req/s':>6}")
+    print(
+        f"\ndatabase: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
+        f"{settings.DATABASES['default']['NAME']}, {args.requests} requests per scenario\n"
+    )
+    print(
+        f"{'scenario':62} {'rows':>4} {'SQL':>4} {'p50 ms':>7} {'p90 ms':>7} "
+        f"{'p99 ms':>7} {'req/s':>6}"
+    )
     for name, query, first in SCENARIOS:
         queries, rows = count_queries(query, first)
         timings = asyncio.run(measure_latency(query, first, args.requests))
         throughput = 1000 / statistics.mean(timings)
-        print(f"{name:62} {rows:>4} {queries:>4} {percentile(timings, 0.5):>7.1f} "
-              f"{percentile(timings, 0.9):>7.1f} {percentile(timings, 0.99):>7.1f} "
-              f"{throughput:>6.0f}")
+        print(
+            f"{name:62} {rows:>4} {queries:>4} {percentile(timings, 0.5):>7.1f} "
+            f"{percentile(timings, 0.9):>7.1f} {percentile(timings, 0.99):>7.1f} "
+            f"{throughput:>6.0f}"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of the benchmark process: {peak_mb:.0f} MB")
 

@@ -1,8 +1,11 @@
 """Word lists the demo community is built from: people's names, streets, phone prefixes.
 
 Kept apart from the builder so that the builder reads as a sequence of steps, and so that
-changing a list (which changes the generated data) is an obvious, reviewable diff.
+changing a list (which changes the generated data) is an obvious, reviewable diff. The
+tables are exempt from the formatter, which would put every word on a line of its own.
 """
+
+# fmt: off
 
 # Common surnames with rough relative frequencies, so that 王/李/张 dominate as they do in
 # a real resident register instead of every surname being equally likely.
@@ -30,7 +33,7 @@ GIVEN_NAME_CHARACTERS: tuple[str, ...] = tuple(
     "淑秀桂兰凤英华玉珍芳丽敏静霞红梅艳娟萍燕琴云莲荣"
     "国建军明伟强平志勇海林波涛刚永健斌鹏宏杰德福贵庆"
     "文俊博浩宇轩子涵欣怡雨萱思嘉晨阳宁婷雪佳琪晓瑞安"
-    "春秋冬利民新立成振兴家振凯磊鑫慧颖倩彤"
+    "春秋冬利民新立成振兴家凯磊鑫慧颖倩彤"
 )
 
 # Forms of address used for the contact of a small home-service point (a barber, a tailor):
@@ -59,9 +62,11 @@ MOBILE_PREFIXES: tuple[str, ...] = (
     "189", "199",
 )
 
-# Tianjin's area code in E.164 form (022 dialled at home).
-TIANJIN_LANDLINE_PREFIX = "+8622"
-
 CHINESE_ORDINALS: tuple[str, ...] = (
     "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
 )
+
+# fmt: on
+
+# Tianjin's area code in E.164 form (022 dialled at home).
+TIANJIN_LANDLINE_PREFIX = "+8622"
