@@ -111,8 +111,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif env.bool("LINLI_DATABASE_POOL", default=False):
+    # Set by backend/asgi.py. Under ASGI each request runs in a fresh thread and would open a
+    # new connection (several ms each); psycopg's pool keeps connections open instead.
+    # Workers and commands keep plain persistent connections: a pool does not survive fork.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+    }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -190,6 +202,9 @@ GRAPHQL_MAX_PAGE_SIZE = 100  # `first` / `last` of every connection
 GRAPHENE = {
     "SCHEMA": "schema.api.schema",
     "RELAY_CONNECTION_MAX_LIMIT": GRAPHQL_MAX_PAGE_SIZE,
+    # No per-field middleware: graphene-django's debug middleware (on by default with DEBUG)
+    # wraps every field resolution and roughly doubles the cost of a list page.
+    "MIDDLEWARE": [],
 }
 # Queries deeper or costlier than this are rejected before they run (see schema/core/limits.py).
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)

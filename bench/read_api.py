@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/linli_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 os.environ.setdefault("LINLI_DATA_DIR", str(ROOT / "var" / "bench"))
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # keep per-request logs out of the figures
+os.environ.setdefault("LINLI_DATABASE_POOL", "1")  # as in an API process (backend/asgi.py)
 
 ACTIVITIES_PAGE = """
 query ActivitiesPage($first: Int!) {

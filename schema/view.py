@@ -1,18 +1,104 @@
 """The /graphql/ endpoint: POST for operations, GraphiQL on GET when enabled."""
 
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from graphene_django.views import GraphQLView
+from graphene_django.views import GraphQLView, HttpError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
 
 from schema.core.limits import validation_rules
+
+# Mobile apps send the same few documents over and over: parse and validate each once.
+VALID_DOCUMENT_CACHE_SIZE = 512
+
+
+@lru_cache(maxsize=VALID_DOCUMENT_CACHE_SIZE)
+def _valid_document(
+    query: str, schema: GraphQLSchema, max_depth: int, max_cost: int
+) -> DocumentNode:
+    """The parsed document, cached only when valid (error messages are translated per
+    request, so failures are recomputed). The limits are part of the key."""
+    document = parse(query)
+    errors = validate(schema, document, validation_rules())
+    if errors:
+        raise _InvalidDocument(errors)
+    return document
+
+
+class _InvalidDocument(Exception):
+    def __init__(self, errors: list[GraphQLError]) -> None:
+        self.errors = errors
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # mobile clients send tokens, not cookies
 class LinliGraphQLView(GraphQLView):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("graphiql", settings.GRAPHIQL_ENABLED)
-        kwargs.setdefault("validation_rules", validation_rules())
         super().__init__(**kwargs)
+
+    def execute_graphql_request(
+        self,
+        request: HttpRequest,
+        data: dict[str, Any],
+        query: str | None,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        show_graphiql: bool = False,
+    ) -> ExecutionResult | None:
+        if not query:
+            if show_graphiql:
+                return None
+            raise HttpError(HttpResponseBadRequest("Must provide query string."))
+        try:
+            document = _valid_document(
+                query,
+                self.schema.graphql_schema,
+                settings.GRAPHQL_MAX_DEPTH,
+                settings.GRAPHQL_MAX_COST,
+            )
+        except GraphQLError as error:  # syntax error
+            return ExecutionResult(errors=[error])
+        except _InvalidDocument as invalid:
+            return ExecutionResult(data=None, errors=invalid.errors)
+        operation = get_operation_ast(document, operation_name)
+        if (
+            request.method == "GET"
+            and operation is not None
+            and operation.operation != OperationType.QUERY
+        ):
+            if show_graphiql:
+                return None
+            raise HttpError(
+                HttpResponseNotAllowed(
+                    ["POST"],
+                    f"Can only perform a {operation.operation.value} operation "
+                    "from a POST request.",
+                )
+            )
+        # Mutations run their own transactions in the domain services; there is no
+        # request-wide transaction here.
+        result = execute(
+            self.schema.graphql_schema,
+            document,
+            root_value=self.get_root_value(request),
+            context_value=self.get_context(request),
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=self.get_middleware(request),
+        )
+        assert isinstance(result, ExecutionResult)
+        return result

@@ -1,17 +1,17 @@
 """Distances on the Earth's surface, in SQL and in Python.
 
 Without PostGIS (the embedded default runs on SQLite) "near" queries work in two steps:
-a latitude/longitude bounding box that the composite index narrows cheaply, then the exact
-great-circle (haversine) distance computed by the database for ordering and the radius cut.
-Django provides the trigonometric functions on both SQLite and PostgreSQL.
+a latitude/longitude bounding box that the composite index narrows cheaply, then the
+distance computed by the database for ordering and the radius cut — with a local flat-earth
+projection, which at community and city distances is as exact as the coordinates themselves
+and costs a few multiplications per row instead of five trigonometric calls.
 """
 
 import math
 from dataclasses import dataclass
 
 from django.db.models import F, FloatField, Value
-from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.db.models.functions import Sqrt
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_RADIUS_KM = 50.0
@@ -40,16 +40,19 @@ def bounding_box(latitude: float, longitude: float, radius_km: float) -> Boundin
 
 def distance_km_expression(
     latitude_field: str, longitude_field: str, latitude: float, longitude: float
-) -> CombinedExpression:
-    """Haversine distance in km between a row's coordinates and a fixed point."""
-    lat1, lng1 = Radians(F(latitude_field)), Radians(F(longitude_field))
-    lat2, lng2 = math.radians(latitude), math.radians(longitude)
-    a = Power(Sin((Value(lat2) - lat1) / 2), 2) + Cos(lat1) * Value(math.cos(lat2)) * Power(
-        Sin((Value(lng2) - lng1) / 2), 2
+) -> Sqrt:
+    """Distance in km between a row's coordinates and a fixed point, for radii up to
+    ``MAX_RADIUS_KM``.
+
+    The equirectangular projection around the fixed point: plain arithmetic per row (no
+    trigonometry), within 0.1% of the great-circle distance at 50 km away from the poles.
+    """
+    km_per_degree = math.radians(1) * EARTH_RADIUS_KM
+    north = (F(latitude_field) - Value(latitude)) * Value(km_per_degree)
+    east = (F(longitude_field) - Value(longitude)) * Value(
+        km_per_degree * math.cos(math.radians(latitude))
     )
-    return CombinedExpression(
-        Value(2 * EARTH_RADIUS_KM), "*", ASin(Sqrt(a)), output_field=FloatField()
-    )
+    return Sqrt(north * north + east * east, output_field=FloatField())
 
 
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

@@ -8,6 +8,7 @@ from backend.activities.models import Activity, ActivityStatus, Shift
 from backend.volunteers.models import Skill
 from schema.core.connection import CountableConnection
 from schema.core.enums import ActivityKindEnum, ActivityStatusEnum
+from schema.core.optimizer import OptimizerHints
 from schema.core.types import LinliNode, LinliObjectType
 
 PUBLIC_STATUSES = (ActivityStatus.PUBLISHED, ActivityStatus.CANCELLED, ActivityStatus.COMPLETED)
@@ -15,6 +16,8 @@ PUBLIC_STATUSES = (ActivityStatus.PUBLISHED, ActivityStatus.CANCELLED, ActivityS
 
 class SkillType(LinliObjectType):
     name = graphene.String(required=True, description="Name in the request's language.")
+
+    optimizer_hints: OptimizerHints = {"name": {"only": ["name_zh", "name_en"]}}
 
     class Meta:
         model = Skill
@@ -31,6 +34,11 @@ class ShiftType(LinliObjectType):
     remaining_places = graphene.Int(required=True, description="Places still open.")
     is_full = graphene.Boolean(required=True)
     required_skills = graphene.List(graphene.NonNull(SkillType), required=True)
+
+    optimizer_hints: OptimizerHints = {
+        "remaining_places": {"only": ["capacity", "confirmed_count"]},
+        "is_full": {"only": ["capacity", "confirmed_count"]},
+    }
 
     class Meta:
         model = Shift
@@ -80,8 +88,11 @@ class ActivityType(LinliObjectType):
         description="Distance from the point given in `near`, when the list was asked with it."
     )
 
-    # remainingPlaces is computed from the shifts, so it needs them loaded.
-    optimizer_hints = {"remaining_places": {"prefetch": ["shifts"]}}
+    optimizer_hints: OptimizerHints = {
+        # Computed from the shifts, so it needs them loaded.
+        "remaining_places": {"prefetch": {"shifts": ["capacity", "confirmed_count"]}},
+        "distance_km": {"only": []},  # an annotation, not a column
+    }
 
     class Meta:
         model = Activity

@@ -6,11 +6,14 @@ from graphql import GraphQLResolveInfo
 
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from schema.core.connection import CountableConnection
+from schema.core.optimizer import OptimizerHints
 from schema.core.types import LinliNode, LinliObjectType
 
 
 class ServiceCategoryType(LinliObjectType):
     name = graphene.String(required=True, description="Name in the request's language.")
+
+    optimizer_hints: OptimizerHints = {"name": {"only": ["name_zh", "name_en"]}}
 
     class Meta:
         model = ServiceCategory
@@ -35,6 +38,8 @@ class ServicePointType(LinliObjectType):
     distance_km = graphene.Float(
         description="Distance from the point given in `near`, when the list was asked with it."
     )
+
+    optimizer_hints: OptimizerHints = {"distance_km": {"only": []}}  # an annotation, not a column
 
     class Meta:
         model = ServicePoint

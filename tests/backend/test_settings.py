@@ -76,3 +76,30 @@ def test_an_unknown_environment_name_is_refused(tmp_path):
     result = run_settings(LINLI_ENV="prod", LINLI_DATA_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "LINLI_ENV" in result.stderr
+
+
+POOL_SETTINGS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}))"
+)
+
+
+@pytest.mark.parametrize(
+    ("api_process", "expected"), [(True, ["0", "True"]), (False, ["60", "False"])]
+)
+def test_api_processes_pool_connections_and_workers_keep_them(tmp_path, api_process, expected):
+    keep = {key: value for key, value in os.environ.items() if key != "LINLI_DATABASE_POOL"}
+    variables = {**PRODUCTION, "LINLI_DATA_DIR": str(tmp_path)}
+    if api_process:
+        variables["LINLI_DATABASE_POOL"] = "1"
+
+    result = subprocess.run(
+        [sys.executable, "-c", POOL_SETTINGS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**keep, "DJANGO_SETTINGS_MODULE": "backend.settings", **variables},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected

@@ -72,3 +72,25 @@ def test_graphiql_is_served_on_get_in_debug(client):
     response = client.get("/graphql/", HTTP_ACCEPT="text/html", HTTP_HOST="localhost")
     assert response.status_code == 200
     assert b"graphiql" in response.content.lower()
+
+
+@pytest.mark.django_db
+def test_queries_work_over_get_and_an_empty_request_is_a_clear_400(client):
+    ok = client.get(
+        "/graphql/",
+        {"query": "{ serviceCategories { code } }"},
+        HTTP_ACCEPT="application/json",
+        HTTP_HOST="localhost",
+    )
+    empty = client.post("/graphql/", {}, content_type="application/json", HTTP_HOST="localhost")
+
+    assert len(ok.json()["data"]["serviceCategories"]) == 18
+    assert empty.status_code == 400
+    assert "Must provide query string" in empty.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_syntax_error_is_reported_not_cached_as_valid(gql):
+    for _ in range(2):
+        content = gql.post("{ serviceCategories { code }")
+        assert content["errors"][0]["message"].startswith("Syntax Error")
