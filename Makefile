@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint typecheck check-generated schema messages bench ci clean
+.PHONY: run serve test install lint typecheck check-generated schema messages bench ci clean
 
 # Install (or update) everything into $(VENV); re-runs only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -22,7 +22,11 @@ run: install
 	$(BIN)/linli migrate --no-input
 	$(BIN)/linli compilemessages --ignore "$(VENV)/*" -v 0
 	$(BIN)/linli load_demo
-	$(BIN)/honcho -f deploy/Procfile.embedded start
+	$(MAKE) --no-print-directory serve
+
+# The processes of the embedded default (web + Celery worker with beat), without set-up.
+serve:
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f deploy/Procfile.embedded start
 
 ## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: install
