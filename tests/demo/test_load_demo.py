@@ -539,7 +539,7 @@ def test_command_reports_bad_sizes_as_command_errors():
         call_command("load_demo", "--service-points=3", stdout=StringIO())
 
 
-def test_command_loads_the_full_size_community():
+def test_command_loads_the_full_size_community(gql):
     out = StringIO()
 
     call_command("load_demo", stdout=out)
@@ -551,6 +551,10 @@ def test_command_loads_the_full_size_community():
     share = VolunteerProfile.objects.count() / chaoyangli().population
     assert share == pytest.approx(0.7)
     assert "service points: 5,276" in out.getvalue()
+    # The first query of the README, as a mobile developer sees it.
+    data = gql.data("{ serviceCategories { name } servicePoints(first: 5) { totalCount } }")
+    assert len(data["serviceCategories"]) == 18
+    assert data["servicePoints"]["totalCount"] == 5_276
 
 
 @pytest.mark.django_db
