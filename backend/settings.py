@@ -9,6 +9,7 @@ Setting ``DATABASE_URL`` / ``REDIS_URL`` in development switches to PostgreSQL /
 (that is how CI runs the suite).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -61,7 +62,14 @@ INSTALLED_APPS = [
     "backend.servicepoints",
     "backend.volunteers",
     "backend.activities",
+    "backend.audit",
     "backend.demo",
+    "rules.apps.AutodiscoverRulesConfig",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",  # object rules: backend/*/rules.py
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +135,21 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Sign-in ----------------------------------------------------------------------------------
+ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15))
+REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=30))
+LOGIN_CODE_LIFETIME = timedelta(minutes=env.int("LOGIN_CODE_MINUTES", default=5))
+LOGIN_CODE_MAX_ATTEMPTS = 5  # wrong codes before a code is dead
+LOGIN_LOCKOUT_FAILURES = 10  # wrong codes for one phone within the window: locked out
+LOGIN_LOCKOUT_WINDOW = timedelta(minutes=30)
+# "<calls>/<seconds>" fixed windows; see backend/accounts/ratelimit.py
+LOGIN_CODE_RATE_PER_PHONE = env.str("LOGIN_CODE_RATE_PER_PHONE", default="1/60,5/3600")
+LOGIN_CODE_RATE_PER_IP = env.str("LOGIN_CODE_RATE_PER_IP", default="20/3600")
+LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/600")
+SMS_BACKEND = env.str("SMS_BACKEND", default="backend.accounts.sms.ConsoleSmsBackend")
+PHONE_DEFAULT_REGION = "CN"  # numbers without +country code are mainland numbers
 
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -209,7 +232,9 @@ GRAPHENE = {
 # Queries deeper or costlier than this are rejected before they run (see schema/core/limits.py).
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=100_000)
-GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
+GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG and not PRODUCTION)
+# Clients generate code from schema/schema.graphql; production does not answer introspection.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=not PRODUCTION)
 
 # --- Security in production ------------------------------------------------------------------
 if PRODUCTION:

@@ -8,10 +8,14 @@ from graphql import assert_valid_schema
 # a type class is defined and some when the schema first builds its fields. Do both in English
 # so that the schema never depends on the language active when it was first imported.
 with translation.override("en"):
+    from schema.accounts.mutations import AccountMutations
+    from schema.activities.mutations import ActivityMutations
     from schema.activities.queries import ActivityQueries
     from schema.core.types import LinliNode
+    from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
     from schema.regions.queries import RegionQueries
+    from schema.servicepoints.mutations import ServicePointMutations
     from schema.servicepoints.queries import ServicePointQueries
 
     class Query(
@@ -23,5 +27,14 @@ with translation.override("en"):
     ):
         node = LinliNode.Field()
 
-    schema = graphene.Schema(query=Query)
+    class Mutation(
+        AccountMutations,
+        ActivityMutations,
+        ServicePointMutations,
+        OrganizationMutations,
+        graphene.ObjectType,
+    ):
+        pass
+
+    schema = graphene.Schema(query=Query, mutation=Mutation)
     assert_valid_schema(schema.graphql_schema)

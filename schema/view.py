@@ -4,8 +4,15 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
@@ -20,6 +27,8 @@ from graphql import (
     validate,
 )
 
+from backend.accounts import tokens
+from backend.accounts.error_codes import AccountErrorCode
 from schema.core.limits import validation_rules
 
 # Mobile apps send the same few documents over and over: parse and validate each once.
@@ -27,11 +36,9 @@ VALID_DOCUMENT_CACHE_SIZE = 512
 
 
 @lru_cache(maxsize=VALID_DOCUMENT_CACHE_SIZE)
-def _valid_document(
-    query: str, schema: GraphQLSchema, max_depth: int, max_cost: int
-) -> DocumentNode:
+def _valid_document(query: str, schema: GraphQLSchema, limits: tuple[Any, ...]) -> DocumentNode:
     """The parsed document, cached only when valid (error messages are translated per
-    request, so failures are recomputed). The limits are part of the key."""
+    request, so failures are recomputed). The limits in force are part of the key."""
     document = parse(query)
     errors = validate(schema, document, validation_rules())
     if errors:
@@ -50,6 +57,32 @@ class LinliGraphQLView(GraphQLView):
         kwargs.setdefault("graphiql", settings.GRAPHIQL_ENABLED)
         super().__init__(**kwargs)
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Authenticate by ``Authorization: Bearer <access token>`` only (session cookies
+        are ignored: the endpoint is exempt from CSRF). A bad or expired token is a 401 with
+        a GraphQL error, so clients know to refresh rather than act anonymously."""
+        request.api_user = None  # type: ignore[attr-defined]
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _space, token = header.partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise tokens.AccessTokenError(
+                        AccountErrorCode.INVALID_TOKEN,
+                        str(_("Use the header Authorization: Bearer <access token>.")),
+                    )
+                user, session_id = tokens.authenticate(token.strip())
+            except tokens.AccessTokenError as error:
+                body = {
+                    "errors": [
+                        {"message": str(error), "extensions": {"code": error.code.value.upper()}}
+                    ]
+                }
+                return JsonResponse(body, status=401, headers={"WWW-Authenticate": "Bearer"})
+            request.api_user = user  # type: ignore[attr-defined]
+            request.api_session_id = session_id  # type: ignore[attr-defined]
+        return super().dispatch(request, *args, **kwargs)
+
     def execute_graphql_request(
         self,
         request: HttpRequest,
@@ -67,8 +100,11 @@ class LinliGraphQLView(GraphQLView):
             document = _valid_document(
                 query,
                 self.schema.graphql_schema,
-                settings.GRAPHQL_MAX_DEPTH,
-                settings.GRAPHQL_MAX_COST,
+                (
+                    settings.GRAPHQL_MAX_DEPTH,
+                    settings.GRAPHQL_MAX_COST,
+                    settings.GRAPHQL_INTROSPECTION,
+                ),
             )
         except GraphQLError as error:  # syntax error
             return ExecutionResult(errors=[error])

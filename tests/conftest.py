@@ -52,3 +52,10 @@ def gql(client) -> GraphQLClient:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def callers(community):  # type: ignore[no-untyped-def]
+    from tests.permissions import build_callers
+
+    return build_callers(community)

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.utils import timezone
 
+from backend.accounts.models import User
+from backend.accounts.tokens import start_session
 from backend.activities.models import Activity, ActivityKind, ActivityStatus, Shift
 from backend.activities.services import refresh_activity_span
-from backend.organizations.models import Organization, OrganizationKind
-from backend.regions.models import Region, RegionLevel
+from backend.organizations.models import Membership, MembershipRole, Organization, OrganizationKind
+from backend.regions.models import Region, RegionLevel, RegionRole
 from backend.servicepoints.models import ServiceCategory, ServicePoint
-from backend.volunteers.models import Skill
+from backend.volunteers.models import Skill, VolunteerProfile
 
 SEED_CATEGORIES = importlib.import_module(
     "backend.servicepoints.migrations.0002_seed_service_categories"
@@ -136,3 +138,34 @@ def build_community() -> Community:
         categories=categories,
         first_aid=first_aid,
     )
+
+
+def make_user(username: str, *, phone: str | None = None, superuser: bool = False) -> User:
+    return User.objects.create(
+        username=username, phone=phone, is_superuser=superuser, is_staff=superuser
+    )
+
+
+def make_volunteer(username: str, phone: str | None = None) -> User:
+    user = make_user(username, phone=phone or f"+86138{next(_sequence):08d}")
+    VolunteerProfile.objects.create(user=user, display_name=f"志愿者{username}")
+    return user
+
+
+def make_coordinator(
+    organization: Organization, username: str, role: MembershipRole = MembershipRole.COORDINATOR
+) -> User:
+    user = make_user(username, phone=f"+86139{next(_sequence):08d}")
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+def make_region_admin(region: Region, username: str) -> User:
+    user = make_user(username, phone=f"+86137{next(_sequence):08d}")
+    RegionRole.objects.create(user=user, region=region)
+    return user
+
+
+def sign_in(user: User) -> str:
+    """An access token for the user, as the app holds after signing in."""
+    return start_session(user).access_token

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Concat, Substr
@@ -116,3 +117,29 @@ class Region(models.Model):
     def compute_path(self) -> str:
         prefix = self.parent.path if self.parent else ""
         return f"{prefix}{self.code}/"
+
+
+class RegionRole(models.Model):
+    """A user who administers a region and everything below it (a street or district office,
+    a community's secretary)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        related_name="region_roles",
+        on_delete=models.CASCADE,
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), related_name="roles", on_delete=models.CASCADE
+    )
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("region administrator")
+        verbose_name_plural = _("region administrators")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "region"], name="region_role_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.region}"

@@ -47,6 +47,12 @@ class VolunteerProfile(models.Model):
         related_name="volunteers",
         blank=True,
     )
+    languages = models.JSONField(
+        _("languages and dialects"),
+        default=list,
+        blank=True,
+        help_text=_('Codes such as "zh-hans", "en" or "tianjin" (Tianjin dialect).'),
+    )
     is_verified = models.BooleanField(
         _("verified"),
         default=False,

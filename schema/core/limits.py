@@ -20,6 +20,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -161,5 +162,9 @@ class QueryLimitsRule(ValidationRule):
 
 
 def validation_rules() -> list[type[ValidationRule]]:
-    """The standard GraphQL rules plus Linli's depth and cost limits."""
-    return [*specified_rules, QueryLimitsRule]
+    """The standard GraphQL rules plus Linli's depth and cost limits, and no introspection
+    where it is switched off (production)."""
+    rules = [*specified_rules, QueryLimitsRule]
+    if not settings.GRAPHQL_INTROSPECTION:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules

@@ -1,0 +1,5 @@
+import graphene
+
+
+class ActivityMutations(graphene.ObjectType):
+    """Coordinator mutations of this domain."""

@@ -1,0 +1,5 @@
+import graphene
+
+
+class OrganizationMutations(graphene.ObjectType):
+    """Coordinator mutations of this domain."""

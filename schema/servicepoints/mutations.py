@@ -1,0 +1,5 @@
+import graphene
+
+
+class ServicePointMutations(graphene.ObjectType):
+    """Coordinator mutations of this domain."""
