@@ -85,7 +85,7 @@ def test_a_token_signed_with_another_key_is_refused(gql, volunteer):
             "typ": "access",
             "exp": int((timezone.now() + dt.timedelta(minutes=5)).timestamp()),
         },
-        "not-the-key",
+        "not-the-signing-key-of-this-service-at-all",
         algorithm="HS256",
     )
 
