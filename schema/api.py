@@ -9,6 +9,7 @@ from graphql import assert_valid_schema
 # so that the schema never depends on the language active when it was first imported.
 with translation.override("en"):
     from schema.accounts.mutations import AccountMutations
+    from schema.accounts.queries import AccountQueries
     from schema.activities.mutations import ActivityMutations
     from schema.activities.queries import ActivityQueries
     from schema.core.types import LinliNode
@@ -17,8 +18,12 @@ with translation.override("en"):
     from schema.regions.queries import RegionQueries
     from schema.servicepoints.mutations import ServicePointMutations
     from schema.servicepoints.queries import ServicePointQueries
+    from schema.volunteers.mutations import VolunteerMutations
+    from schema.volunteers.queries import VolunteerQueries
 
     class Query(
+        AccountQueries,
+        VolunteerQueries,
         ServicePointQueries,
         ActivityQueries,
         RegionQueries,
@@ -29,6 +34,7 @@ with translation.override("en"):
 
     class Mutation(
         AccountMutations,
+        VolunteerMutations,
         ActivityMutations,
         ServicePointMutations,
         OrganizationMutations,

@@ -59,3 +59,16 @@ def callers(community):  # type: ignore[no-untyped-def]
     from tests.permissions import build_callers
 
     return build_callers(community)
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):  # type: ignore[no-untyped-def]
+    """Text messages are recorded, not sent; rate-limit counters start from zero."""
+    from django.core.cache import cache
+
+    from backend.accounts.sms import RecordingSmsBackend
+
+    settings.SMS_BACKEND = "backend.accounts.sms.RecordingSmsBackend"
+    RecordingSmsBackend.outbox.clear()
+    cache.clear()
+    return RecordingSmsBackend.outbox

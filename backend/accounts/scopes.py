@@ -17,6 +17,8 @@ class Scope:
     region_paths: tuple[str, ...] = ()
     coordinated_organization_ids: frozenset[int] = frozenset()
     administered_organization_ids: frozenset[int] = frozenset()
+    # Region paths of the coordinated organizations: their volunteers' contacts are visible.
+    coordinated_region_paths: tuple[str, ...] = ()
 
     def administers_region(self, region: Region | None) -> bool:
         """The region lies in (or is) a region the user administers."""
@@ -39,6 +41,14 @@ class Scope:
             return self.is_platform_admin
         return organization.pk in self.administered_organization_ids or self.administers_region(
             organization.region
+        )
+
+    def may_contact_volunteers_in(self, region_path: str) -> bool:
+        """Whether volunteers serving this region are within reach (contact details)."""
+        if self.is_platform_admin:
+            return True
+        return any(region_path.startswith(p) for p in self.region_paths) or any(
+            region_path.startswith(p) for p in self.coordinated_region_paths
         )
 
     @property
@@ -68,14 +78,15 @@ def scope_of(user: Any) -> Scope:
                 is_active=True,
                 organization__is_active=True,
                 role__in=[MembershipRole.ADMIN, MembershipRole.COORDINATOR],
-            ).values_list("organization_id", "role")
+            ).values_list("organization_id", "role", "organization__region__path")
         )
         scope = Scope(
             region_paths=paths,
-            coordinated_organization_ids=frozenset(org for org, _ in roles),
+            coordinated_organization_ids=frozenset(org for org, _, _ in roles),
             administered_organization_ids=frozenset(
-                org for org, role in roles if role == MembershipRole.ADMIN
+                org for org, role, _ in roles if role == MembershipRole.ADMIN
             ),
+            coordinated_region_paths=tuple(sorted({path for _, _, path in roles})),
         )
     user._linli_scope = scope
     return scope

@@ -2,6 +2,7 @@
 
 import binascii
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from graphql_relay import from_global_id
 
@@ -23,3 +24,28 @@ def decode_global_id(value: str, expected_type: str, argument: str) -> int:
             argument=argument,
         )
     return pk
+
+
+def pks_from_global_ids(
+    values: list[str], expected_type: str, field: str, code: str = "invalid"
+) -> list[int]:
+    """Primary keys for mutation inputs; a bad ID is a field error, not a crash."""
+    pks = []
+    for value in values:
+        try:
+            type_name, raw_pk = from_global_id(value)
+            pk = int(raw_pk)
+        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+            type_name, pk = "", 0
+        if type_name != expected_type or pk <= 0:
+            raise ValidationError(
+                {
+                    field: ValidationError(
+                        _("%(value)s is not a valid %(type)s ID.")
+                        % {"value": value[:40], "type": expected_type},
+                        code=code,
+                    )
+                }
+            )
+        pks.append(pk)
+    return pks

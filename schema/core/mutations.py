@@ -7,7 +7,8 @@ before they write, inside one transaction.
 """
 
 from enum import StrEnum
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import graphene
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -83,9 +84,9 @@ class BaseMutation(graphene.Mutation):
         """Raise PermissionDenied for a caller who may not call this at all. Object-level
         checks (this activity, that region) belong in ``perform_mutation``."""
 
-    @classmethod
-    def perform_mutation(cls, root: Any, info: GraphQLResolveInfo, **data: Any) -> Any:
-        raise NotImplementedError
+    # Each mutation defines ``perform_mutation(cls, root, info, <its arguments>)``: call the
+    # service, return the payload. Declared loosely so each may name its own arguments.
+    perform_mutation: ClassVar[Callable[..., Any]]
 
     @classmethod
     def mutate(cls, root: Any, info: GraphQLResolveInfo, **data: Any) -> Any:

@@ -1,0 +1,110 @@
+from typing import Any
+
+import graphene
+from graphql import GraphQLResolveInfo
+
+from backend.volunteers import services
+from backend.volunteers.error_codes import VolunteerErrorCode
+from backend.volunteers.services import UNSET, ProfileChanges, Window
+from schema.core.ids import pks_from_global_ids
+from schema.core.mutations import BaseMutation
+from schema.core.scope import current_user
+from schema.volunteers.types import VolunteerType
+
+
+class AvailabilityWindowInput(graphene.InputObjectType):
+    weekday = graphene.Int(required=True, description="1 = Monday … 7 = Sunday.")
+    starts_at = graphene.Time(required=True)
+    ends_at = graphene.Time(required=True)
+
+
+class LocationInput(graphene.InputObjectType):
+    latitude = graphene.Float(required=True)
+    longitude = graphene.Float(required=True)
+
+
+class VolunteerProfileInput(graphene.InputObjectType):
+    """Fields left out are not changed; a list given replaces the whole list."""
+
+    display_name = graphene.String()
+    skills = graphene.List(graphene.NonNull(graphene.ID))
+    availability = graphene.List(graphene.NonNull(AvailabilityWindowInput))
+    home = graphene.Field(LocationInput, description="Null clears the home location.")
+    regions_served = graphene.List(graphene.NonNull(graphene.ID))
+    languages = graphene.List(graphene.NonNull(graphene.String))
+
+
+MAX_LIST = 50  # list inputs are capped before anything else looks at them
+
+
+def changes_from(data: dict[str, Any]) -> ProfileChanges:
+    def given(name: str) -> bool:
+        return name in data
+
+    def capped(name: str) -> list[Any]:
+        values = list(data[name] or [])
+        return values[: MAX_LIST + 1]  # one more than allowed, so validation says "too many"
+
+    return ProfileChanges(
+        display_name=data["display_name"] if given("display_name") else UNSET,
+        skill_ids=pks_from_global_ids(capped("skills"), "Skill", "skills")
+        if given("skills")
+        else UNSET,
+        region_ids=pks_from_global_ids(capped("regions_served"), "Region", "regions_served")
+        if given("regions_served")
+        else UNSET,
+        availability=[Window(w.weekday, w.starts_at, w.ends_at) for w in capped("availability")]
+        if given("availability")
+        else UNSET,
+        home=(data["home"].latitude, data["home"].longitude)
+        if data.get("home")
+        else None
+        if given("home")
+        else UNSET,
+        languages=capped("languages") if given("languages") else UNSET,
+    )
+
+
+class RegisterVolunteer(BaseMutation):
+    """Become a volunteer (after signing in with a phone number)."""
+
+    volunteer = graphene.Field(VolunteerType)
+
+    class Arguments:
+        input = VolunteerProfileInput(required=True)
+
+    class Meta:
+        error_codes = VolunteerErrorCode
+        error_type_name = "VolunteerError"
+
+    @classmethod
+    def perform_mutation(
+        cls, root: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+    ) -> "RegisterVolunteer":
+        profile = services.register_volunteer(current_user(info), changes_from(input))
+        return cls(volunteer=profile, errors=[])
+
+
+class UpdateVolunteerProfile(BaseMutation):
+    """Change one's own volunteer profile."""
+
+    volunteer = graphene.Field(VolunteerType)
+
+    class Arguments:
+        input = VolunteerProfileInput(required=True)
+
+    class Meta:
+        error_codes = VolunteerErrorCode
+        error_type_name = "VolunteerError"
+
+    @classmethod
+    def perform_mutation(
+        cls, root: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+    ) -> "UpdateVolunteerProfile":
+        profile = services.update_volunteer_profile(current_user(info), changes_from(input))
+        return cls(volunteer=profile, errors=[])
+
+
+class VolunteerMutations(graphene.ObjectType):
+    register_volunteer = RegisterVolunteer.Field()
+    update_volunteer_profile = UpdateVolunteerProfile.Field()
