@@ -1,5 +1,6 @@
 """The /graphql/ endpoint: POST for operations, GraphiQL on GET when enabled."""
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -29,21 +30,51 @@ from graphql import (
 
 from backend.accounts import tokens
 from backend.accounts.error_codes import AccountErrorCode
+from schema.core.errors import ApiError, ApiErrorCode, with_code
 from schema.core.limits import validation_rules
 
+logger = logging.getLogger("linli.graphql")
+
 # Mobile apps send the same few documents over and over: parse and validate each once.
+# Only ordinary-sized documents are cached, so the cache stays small whatever arrives.
 VALID_DOCUMENT_CACHE_SIZE = 512
+CACHED_DOCUMENT_MAX_CHARS = 16_384
+DOCUMENT_MAX_CHARS = 100_000
+
+
+def _parse_and_validate(query: str, schema: GraphQLSchema) -> DocumentNode:
+    try:
+        document = parse(query)
+    except GraphQLError as syntax_error:
+        raise _InvalidDocument(
+            [with_code(syntax_error, ApiErrorCode.GRAPHQL_PARSE_FAILED)]
+        ) from None
+    errors = validate(schema, document, validation_rules())
+    if errors:
+        raise _InvalidDocument(
+            [with_code(error, ApiErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors]
+        )
+    return document
 
 
 @lru_cache(maxsize=VALID_DOCUMENT_CACHE_SIZE)
-def _valid_document(query: str, schema: GraphQLSchema, limits: tuple[Any, ...]) -> DocumentNode:
-    """The parsed document, cached only when valid (error messages are translated per
-    request, so failures are recomputed). The limits in force are part of the key."""
-    document = parse(query)
-    errors = validate(schema, document, validation_rules())
-    if errors:
-        raise _InvalidDocument(errors)
-    return document
+def _cached_valid_document(
+    query: str, schema: GraphQLSchema, limits: tuple[Any, ...]
+) -> DocumentNode:
+    """Cached only when valid (error messages are translated per request, so failures are
+    recomputed). The limits in force are part of the key."""
+    return _parse_and_validate(query, schema)
+
+
+def _valid_document(query: str, schema: GraphQLSchema) -> DocumentNode:
+    if len(query) > CACHED_DOCUMENT_MAX_CHARS:
+        return _parse_and_validate(query, schema)
+    limits = (settings.GRAPHQL_MAX_DEPTH, settings.GRAPHQL_MAX_COST, settings.GRAPHQL_INTROSPECTION)
+    return _cached_valid_document(query, schema, limits)
+
+
+def _request_error(message: str, code: ApiErrorCode = ApiErrorCode.INVALID_REQUEST) -> Any:
+    return ExecutionResult(errors=[ApiError(message, code)])
 
 
 class _InvalidDocument(Exception):
@@ -96,18 +127,19 @@ class LinliGraphQLView(GraphQLView):
             if show_graphiql:
                 return None
             raise HttpError(HttpResponseBadRequest("Must provide query string."))
-        try:
-            document = _valid_document(
-                query,
-                self.schema.graphql_schema,
-                (
-                    settings.GRAPHQL_MAX_DEPTH,
-                    settings.GRAPHQL_MAX_COST,
-                    settings.GRAPHQL_INTROSPECTION,
-                ),
+        if not isinstance(query, str):
+            return _request_error(_("query must be a string."))
+        if variables is not None and not isinstance(variables, dict):
+            return _request_error(_("variables must be a JSON object."))
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _request_error(_("operationName must be a string."))
+        if len(query) > DOCUMENT_MAX_CHARS:
+            return _request_error(
+                _("The query is longer than %(max)d characters.") % {"max": DOCUMENT_MAX_CHARS},
+                ApiErrorCode.QUERY_TOO_LARGE,
             )
-        except GraphQLError as error:  # syntax error
-            return ExecutionResult(errors=[error])
+        try:
+            document = _valid_document(query, self.schema.graphql_schema)
         except _InvalidDocument as invalid:
             return ExecutionResult(data=None, errors=invalid.errors)
         operation = get_operation_ast(document, operation_name)
@@ -137,4 +169,27 @@ class LinliGraphQLView(GraphQLView):
             middleware=self.get_middleware(request),
         )
         assert isinstance(result, ExecutionResult)
+        return self._with_codes(result)
+
+    @staticmethod
+    def _with_codes(result: ExecutionResult) -> ExecutionResult:
+        """Every error carries a code. Variables that do not fit their types fail before
+        anything runs (no path); anything else without a code is a bug: logged in full, and
+        described in production only as an internal error."""
+        for index, error in enumerate(result.errors or []):
+            if (error.extensions or {}).get("code"):
+                continue
+            if error.path is None:
+                with_code(error, ApiErrorCode.INVALID_ARGUMENT)
+                continue
+            logger.error("GraphQL resolver failed at %s", error.path, exc_info=error.original_error)
+            if settings.PRODUCTION:
+                error = GraphQLError(
+                    _("Internal error."),
+                    error.nodes,
+                    path=error.path,
+                )
+                assert result.errors is not None
+                result.errors[index] = error
+            with_code(error, ApiErrorCode.INTERNAL_ERROR)
         return result

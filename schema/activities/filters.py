@@ -1,8 +1,7 @@
 import django_filters
-from django.db.models import Q, QuerySet
 
 from backend.activities.models import Activity, ActivityKind, ActivityStatus
-from schema.core.filters import GlobalIDFilter, RegionSubtreeFilter
+from schema.core.filters import GlobalIDFilter, RegionSubtreeFilter, SearchFilter
 
 
 class ActivityFilter(django_filters.FilterSet):
@@ -15,13 +14,8 @@ class ActivityFilter(django_filters.FilterSet):
     # An activity matches a date range when any part of it falls inside the range.
     ends_after = django_filters.IsoDateTimeFilter(field_name="ends_at", lookup_expr="gt")
     starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = SearchFilter("title", "description")
 
     class Meta:
         model = Activity
         fields: list[str] = []
-
-    def filter_search(
-        self, queryset: QuerySet[Activity], name: str, value: str
-    ) -> QuerySet[Activity]:
-        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

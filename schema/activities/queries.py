@@ -1,6 +1,8 @@
+import datetime as dt
 from typing import Any
 
 import graphene
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphql import GraphQLResolveInfo
 
@@ -13,6 +15,25 @@ from schema.core.errors import ApiError, ApiErrorCode
 from schema.core.filters import apply_filterset
 from schema.core.ids import decode_global_id
 from schema.core.near import NearInput, filter_near
+
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def _aware(moment: dt.datetime | None, name: str) -> dt.datetime | None:
+    """Aware and within the years any activity can have; a time without an offset is read
+    in the community's zone (Asia/Shanghai)."""
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    if not EARLIEST <= moment <= LATEST:
+        raise ApiError(
+            _("dateRange: %(name)s must lie between the years 1900 and 2200.") % {"name": name},
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument=f"dateRange.{name}",
+        )
+    return moment
 
 
 class DateTimeRangeInput(graphene.InputObjectType):
@@ -36,14 +57,17 @@ class ActivityQueries(graphene.ObjectType):
             description="Only activities at service points within the radius, nearest first."
         ),
         search=graphene.String(description="Part of the title or description."),
-        description="Published, cancelled and completed activities, soonest first.",
+        description=(
+            "Published, cancelled and completed activities, soonest first; drafts too for "
+            "those who manage them."
+        ),
     )
     activity = graphene.Field(ActivityType, id=graphene.ID(required=True))
 
     @staticmethod
     def resolve_activities(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         date_range = args.get("date_range") or {}
-        start, end = date_range.get("start"), date_range.get("end")
+        start, end = (_aware(date_range.get(name), name) for name in ("start", "end"))
         if start and end and end <= start:
             raise ApiError(
                 _("dateRange: end must be after start."),
@@ -66,7 +90,11 @@ class ActivityQueries(graphene.ObjectType):
         queryset = apply_filterset(ActivityFilter, Activity.objects.all(), data)
         if args.get("near") is not None:
             queryset = filter_near(
-                queryset, args["near"], "service_point__latitude", "service_point__longitude"
+                queryset,
+                args["near"],
+                "service_point__latitude",
+                "service_point__longitude",
+                then_by=("starts_at", "pk"),
             )
         return queryset
 

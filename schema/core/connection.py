@@ -45,6 +45,12 @@ def _validate_page_arguments(args: dict[str, Any]) -> None:
                 ApiErrorCode.INVALID_CURSOR,
                 argument=name,
             )
+    if args.get("offset") is not None and args.get("before") is not None:
+        raise ApiError(
+            _("offset cannot be combined with before."),
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument="offset",
+        )
     if args.get("offset") is not None and args["offset"] < 0:
         raise ApiError(
             _("offset must not be negative."), ApiErrorCode.INVALID_ARGUMENT, argument="offset"

@@ -18,7 +18,19 @@ class ApiErrorCode(StrEnum):
     QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+
+
+def with_code(error: GraphQLError, code: ApiErrorCode) -> GraphQLError:
+    """The error with ``extensions.code`` set, unless it already has one."""
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code.value}
+    return error
 
 
 class ApiError(GraphQLError):

@@ -6,13 +6,14 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from graphene.utils.str_converters import to_camel_case
 from graphql_relay import from_global_id
 
 from backend.regions.models import Region
 from schema.core.errors import ApiError, ApiErrorCode
+from schema.core.ids import parse_pk
 
 
 class GlobalIDFormField(forms.CharField):
@@ -28,10 +29,10 @@ class GlobalIDFormField(forms.CharField):
             return None
         try:
             type_name, raw_pk = from_global_id(value)
-            pk = int(raw_pk)
+            pk = parse_pk(raw_pk)
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
-            type_name, pk = "", 0
-        if type_name != self.type_name or pk <= 0:
+            type_name, pk = "", None
+        if type_name != self.type_name or pk is None:
             raise ValidationError(
                 _("Not a valid %(type)s ID."), params={"type": self.type_name}, code="invalid_id"
             )
@@ -66,6 +67,25 @@ class RegionSubtreeFilter(GlobalIDFilter):
             else f"{self.field_name}__path__startswith"
         )
         return qs.filter(**{lookup: Subquery(region_path)})
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Free-text search over ``fields`` (any of them containing the text), of bounded length."""
+
+    MAX_LENGTH = 100
+
+    def __init__(self, *fields: str, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", self.MAX_LENGTH)
+        super().__init__(**kwargs)
+        self.search_fields = fields
+
+    def filter(self, qs: QuerySet[Any], value: str | None) -> QuerySet[Any]:
+        if not value:
+            return qs
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return qs.filter(condition)
 
 
 def apply_filterset(

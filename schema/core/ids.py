@@ -8,15 +8,26 @@ from graphql_relay import from_global_id
 
 from schema.core.errors import ApiError, ApiErrorCode
 
+MAX_PK = 2**63 - 1  # bigint
+
+
+def parse_pk(raw: str) -> int | None:
+    """A primary key from the ID's text: plain ASCII digits within bigint, else None
+    ("+1", " 1", "1_0" or full-width digits are not IDs this API hands out)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    pk = int(raw)
+    return pk if 0 < pk <= MAX_PK else None
+
 
 def decode_global_id(value: str, expected_type: str, argument: str) -> int:
     """The primary key inside a global ID of ``expected_type``, or an INVALID_ID error."""
     try:
         type_name, raw_pk = from_global_id(value)
-        pk = int(raw_pk)
+        pk = parse_pk(raw_pk)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
-        type_name, pk = "", 0
-    if type_name != expected_type or pk <= 0:
+        type_name, pk = "", None
+    if type_name != expected_type or pk is None:
         raise ApiError(
             _("%(argument)s is not a valid %(type)s ID.")
             % {"argument": argument, "type": expected_type},
@@ -34,10 +45,10 @@ def pks_from_global_ids(
     for value in values:
         try:
             type_name, raw_pk = from_global_id(value)
-            pk = int(raw_pk)
+            pk = parse_pk(raw_pk)
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
-            type_name, pk = "", 0
-        if type_name != expected_type or pk <= 0:
+            type_name, pk = "", None
+        if type_name != expected_type or pk is None:
             raise ValidationError(
                 {
                     field: ValidationError(

@@ -1,11 +1,13 @@
 """Reject abusive queries before they run: too deep, or too costly.
 
-Depth counts nested fields (fragments are looked through); introspection does not count.
+Depth counts nested fields (fragments are looked through); introspection does not count
+towards depth (graphql-core limits its nesting itself) but does count towards cost, so that
+aliasing it many times cannot be free.
 
 Cost is an estimate of how many objects a query can touch: every field costs 1, and what is
 selected below a list is multiplied by how many items the list can hold — a connection's
 ``first``/``last`` (or the 100 it is capped at), a plain list's ``LIST_SIZE_ESTIMATE``.
-Introspection is free, so GraphiQL and code generators keep working.
+The standard introspection query costs about a third of the default limit.
 """
 
 from typing import Any
@@ -22,7 +24,10 @@ from graphql import (
     InlineFragmentNode,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
     ValidationContext,
     ValidationRule,
     get_named_type,
@@ -33,6 +38,11 @@ from graphql.language import IntValueNode, VariableNode
 from schema.core.errors import ApiErrorCode
 
 LIST_SIZE_ESTIMATE = 10
+INTROSPECTION_FIELDS = {
+    "__schema": SchemaMetaFieldDef,
+    "__type": TypeMetaFieldDef,
+    "__typename": TypeNameMetaFieldDef,
+}
 PAGE_ARGUMENTS = ("first", "last")
 
 
@@ -59,6 +69,7 @@ class QueryLimitsRule(ValidationRule):
         if root_type is None:
             return
         self.deepest = 0
+        self._fragment_costs: dict[tuple[str, int, bool], tuple[int, int]] = {}
         cost = self._selection_cost(node.selection_set, root_type, depth=0)
         if self.deepest > self.max_depth:
             self.report_error(
@@ -98,7 +109,9 @@ class QueryLimitsRule(ValidationRule):
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
-                sizes.append(int(value.value))
+                # A negative page is refused when the query runs; here it must not lower
+                # the estimate of the rest of the document.
+                sizes.append(max(0, int(value.value)))
             elif isinstance(value, VariableNode):
                 # Validation runs before variables are known: assume the largest page.
                 sizes.append(largest_page)
@@ -110,6 +123,7 @@ class QueryLimitsRule(ValidationRule):
         parent: Any,
         depth: int,
         visiting: frozenset[str] = frozenset(),
+        introspecting: bool = False,
     ) -> int:
         if selection_set is None:
             return 0
@@ -124,15 +138,19 @@ class QueryLimitsRule(ValidationRule):
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 name = selection.name.value
-                if name.startswith("__"):
-                    continue
-                field_def = parent.fields.get(name)
+                field_def = INTROSPECTION_FIELDS.get(name) or parent.fields.get(name)
                 if field_def is None:
                     continue
-                self.deepest = max(self.deepest, depth + 1)
+                inside = introspecting or name in INTROSPECTION_FIELDS
+                if not inside:
+                    self.deepest = max(self.deepest, depth + 1)
                 child_type = get_named_type(field_def.type)
                 children = self._selection_cost(
-                    selection.selection_set, child_type, depth + 1, visiting
+                    selection.selection_set,
+                    child_type,
+                    depth + (0 if inside else 1),
+                    visiting,
+                    inside,
                 )
                 if child_type.name.endswith("Connection"):
                     children *= self._page_size(selection)
@@ -148,17 +166,32 @@ class QueryLimitsRule(ValidationRule):
                     else parent
                 )
                 total += self._selection_cost(
-                    selection.selection_set, fragment_type, depth, visiting
+                    selection.selection_set, fragment_type, depth, visiting, introspecting
                 )
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is not None and name not in visiting:  # cycles: another rule's job
-                    fragment_type = self.context.schema.get_type(fragment.type_condition.name.value)
-                    total += self._selection_cost(
-                        fragment.selection_set, fragment_type, depth, visiting | {name}
-                    )
+                total += self._fragment_cost(selection.name.value, depth, visiting, introspecting)
         return total
+
+    def _fragment_cost(
+        self, name: str, depth: int, visiting: frozenset[str], introspecting: bool
+    ) -> int:
+        """A fragment's cost at a depth, computed once: a document that spreads fragments
+        into fragments cannot make validation take exponential time."""
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in visiting:  # cycles: another rule reports them
+            return 0
+        key = (name, depth, introspecting)
+        if key not in self._fragment_costs:
+            outer_deepest, self.deepest = self.deepest, 0
+            fragment_type = self.context.schema.get_type(fragment.type_condition.name.value)
+            cost = self._selection_cost(
+                fragment.selection_set, fragment_type, depth, visiting | {name}, introspecting
+            )
+            self._fragment_costs[key] = (cost, self.deepest)
+            self.deepest = outer_deepest
+        cost, deepest = self._fragment_costs[key]
+        self.deepest = max(self.deepest, deepest)
+        return cost
 
 
 def validation_rules() -> list[type[ValidationRule]]:

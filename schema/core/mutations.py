@@ -6,8 +6,8 @@ translated ``message``. A refused or invalid call changes nothing: the services 
 before they write, inside one transaction.
 """
 
-from enum import StrEnum
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import graphene

@@ -22,9 +22,14 @@ class NearInput(graphene.InputObjectType):
 
 
 def filter_near(
-    queryset: QuerySet[Any], near: Any, latitude_field: str, longitude_field: str
+    queryset: QuerySet[Any],
+    near: Any,
+    latitude_field: str,
+    longitude_field: str,
+    then_by: tuple[str, ...] = ("pk",),
 ) -> QuerySet[Any]:
-    """Rows within ``near.radius_km``, annotated with ``distance_km`` and nearest first."""
+    """Rows within ``near.radius_km``, annotated with ``distance_km``, nearest first; rows
+    at the same distance (the same place) follow ``then_by``."""
     latitude, longitude, radius = near.latitude, near.longitude, near.radius_km
     if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
         raise ApiError(
@@ -51,5 +56,5 @@ def filter_near(
             distance_km=distance_km_expression(latitude_field, longitude_field, latitude, longitude)
         )
         .filter(distance_km__lte=radius)
-        .order_by("distance_km", "pk")
+        .order_by("distance_km", *then_by)
     )

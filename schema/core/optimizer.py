@@ -68,11 +68,13 @@ def _plan(
         return
     graphene_type = gql_type.graphene_type  # type: ignore[attr-defined]
     hints: OptimizerHints = getattr(graphene_type, "optimizer_hints", {})
-    selected = {
-        nodes_of_field[0].name.value: nodes_of_field
-        for nodes_of_field in _sub_fields(info, gql_type, nodes).values()
-        if not nodes_of_field[0].name.value.startswith("__")
-    }
+    # By field name, not response key: two aliases of one relation share one load, which
+    # must then cover what both select.
+    selected: dict[str, list[FieldNode]] = {}
+    for nodes_of_field in _sub_fields(info, gql_type, nodes).values():
+        name = nodes_of_field[0].name.value
+        if not name.startswith("__"):
+            selected.setdefault(name, []).extend(nodes_of_field)
     # Columns that computed fields need on this model's to-many relations, by relation.
     relation_needs: dict[str, list[str]] = {}
     for gql_name in selected:

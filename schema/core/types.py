@@ -11,6 +11,7 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo
 from graphql_relay import from_global_id
 
 from schema.core.errors import ApiError, ApiErrorCode
+from schema.core.ids import parse_pk
 from schema.core.optimizer import optimize_queryset
 
 
@@ -25,21 +26,21 @@ class LinliNode(graphene.relay.Node):
         cls, info: GraphQLResolveInfo, global_id: str, only_type: Any = None
     ) -> Any:
         invalid = ApiError(
-            _("%(id)s is not a valid ID.") % {"id": global_id},
+            _("%(id)s is not a valid ID.") % {"id": global_id[:40]},
             ApiErrorCode.INVALID_ID,
             argument="id",
         )
         try:
             type_name, raw_pk = from_global_id(global_id)
-            pk = int(raw_pk)
+            pk = parse_pk(raw_pk)
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
             raise invalid from None
         gql_type = info.schema.get_type(type_name)
         graphene_type = getattr(gql_type, "graphene_type", None)
         if (
-            pk <= 0
+            pk is None
             or graphene_type is None
-            or cls not in graphene_type._meta.interfaces
+            or cls not in getattr(graphene_type._meta, "interfaces", ())
             or (only_type and graphene_type is not only_type)
         ):
             raise invalid
