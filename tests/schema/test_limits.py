@@ -94,3 +94,12 @@ def test_a_syntax_error_is_reported_not_cached_as_valid(gql):
     for _ in range(2):
         content = gql.post("{ serviceCategories { code }")
         assert content["errors"][0]["message"].startswith("Syntax Error")
+
+
+@pytest.mark.django_db
+@override_settings(GRAPHQL_INTROSPECTION=False)
+def test_production_answers_no_introspection_but_still_serves_typename(gql):
+    codes = gql.error_codes(get_introspection_query())
+
+    assert set(codes) == {"GRAPHQL_VALIDATION_FAILED"}
+    assert gql.data("{ __typename }") == {"__typename": "Query"}
