@@ -1,8 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import User
+from backend.accounts import tokens
+from backend.accounts.models import AuthSession, SessionEndReason, User
+from backend.regions.models import RegionRole
+
+
+class RegionRoleInline(admin.TabularInline):
+    model = RegionRole
+    extra = 0
+    autocomplete_fields = ("region",)
+    verbose_name = _("administered region")
+    verbose_name_plural = _("administered regions")
 
 
 @admin.register(User)
@@ -13,3 +25,24 @@ class UserAdmin(DjangoUserAdmin):
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Mobile"), {"fields": ("phone", "language")}),
     )
+    inlines = [RegionRoleInline]
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    """Sign-ins per device. Ending one here signs that device out at once."""
+
+    list_display = ("user", "created_at", "last_used_at", "ended_at", "end_reason", "user_agent")
+    list_filter = ("end_reason",)
+    search_fields = ("user__username", "user__phone")
+    list_select_related = ("user",)
+    readonly_fields = [field.name for field in AuthSession._meta.fields]
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("End the selected sign-ins"))
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[AuthSession]) -> None:
+        for session in queryset.filter(ended_at__isnull=True):
+            tokens.end_session(session.pk, SessionEndReason.ADMIN)

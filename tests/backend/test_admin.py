@@ -4,6 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from backend.accounts.models import AuthSession, User
 from backend.activities.models import Activity, Shift
 from backend.organizations.models import Membership, Organization
 from backend.regions.models import Region
@@ -21,6 +22,8 @@ DOMAIN_MODELS = [
     VolunteerProfile,
     Activity,
     Shift,
+    User,
+    AuthSession,
 ]
 
 
