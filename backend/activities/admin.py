@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backend.activities.models import Activity, Shift
+from backend.activities.models import Activity, ActivityStatus, Shift
 from backend.activities.services import refresh_activity_span, stamp_status_change
 
 
@@ -20,11 +20,20 @@ class ActivityAdmin(admin.ModelAdmin):
     autocomplete_fields = ("organizer", "region", "service_point")
     date_hierarchy = "starts_at"
     list_select_related = ("organizer", "region")
-    readonly_fields = ("starts_at", "ends_at", "published_at", "cancelled_at", "completed_at")
+    readonly_fields = (
+        "starts_at",
+        "ends_at",
+        "published_at",
+        "cancelled_at",
+        "cancelled_by",
+        "completed_at",
+    )
     inlines = [ShiftInline]
 
     def save_model(self, request, obj, form, change):
         stamp_status_change(obj)
+        if obj.status == ActivityStatus.CANCELLED and obj.cancelled_by_id is None:
+            obj.cancelled_by = request.user
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):

@@ -1,17 +1,33 @@
 from typing import Any
 
 import graphene
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from graphql import GraphQLResolveInfo
 
 from backend.activities.models import Activity, ActivityStatus, Shift
+from backend.activities.rules import managed_activities
 from backend.volunteers.models import Skill
 from schema.core.connection import CountableConnection
 from schema.core.enums import ActivityKindEnum, ActivityStatusEnum
 from schema.core.optimizer import OptimizerHints
+from schema.core.scope import current_scope, current_user
 from schema.core.types import LinliNode, LinliObjectType
 
 PUBLIC_STATUSES = (ActivityStatus.PUBLISHED, ActivityStatus.CANCELLED, ActivityStatus.COMPLETED)
+
+
+def visible_activities(
+    queryset: QuerySet[Any], info: GraphQLResolveInfo, prefix: str = ""
+) -> QuerySet[Any]:
+    """Everyone sees published, cancelled and completed activities; drafts only those who
+    manage them (``backend/activities/rules.py``). One filter, whatever the page size.
+    ``prefix`` is the path to the activity (``"activity__"`` for shifts)."""
+    public = Q(**{f"{prefix}status__in": PUBLIC_STATUSES})
+    scope = current_scope(info)
+    if not scope.manages_anything:
+        return queryset.filter(public)
+    managed = managed_activities(scope, prefix)
+    return queryset if managed is None else queryset.filter(public | managed)
 
 
 class SkillType(LinliObjectType):
@@ -58,7 +74,7 @@ class ShiftType(LinliObjectType):
 
     @classmethod
     def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
-        return queryset.filter(activity__status__in=PUBLIC_STATUSES)
+        return visible_activities(queryset, info, "activity__")
 
     @staticmethod
     def resolve_remaining_places(root: Shift, info: GraphQLResolveInfo) -> int:
@@ -87,11 +103,33 @@ class ActivityType(LinliObjectType):
     distance_km = graphene.Float(
         description="Distance from the point given in `near`, when the list was asked with it."
     )
+    cancellation_reason = graphene.String(
+        required=True, description="Why it was cancelled; empty unless it was."
+    )
+    cancelled_by_name = graphene.String(
+        description=(
+            "Who cancelled it. Private: only for those who manage the activity, "
+            "null for everyone else."
+        )
+    )
 
     optimizer_hints: OptimizerHints = {
         # Computed from the shifts, so it needs them loaded.
         "remaining_places": {"prefetch": {"shifts": ["capacity", "confirmed_count"]}},
         "distance_km": {"only": []},  # an annotation, not a column
+        # The permission check reads the organizer's region and the activity's.
+        "cancelled_by_name": {
+            "only": [
+                "organizer__id",
+                "organizer__region__path",
+                "region__path",
+                "cancelled_by__first_name",
+                "cancelled_by__last_name",
+                "cancelled_by__username",
+                "cancelled_by__volunteer_profile__display_name",
+            ],
+            "select": ["organizer__region", "region", "cancelled_by__volunteer_profile"],
+        },
     }
 
     class Meta:
@@ -111,6 +149,7 @@ class ActivityType(LinliObjectType):
             "ends_at",
             "published_at",
             "cancelled_at",
+            "cancellation_reason",
             "organizer",
             "region",
             "service_point",
@@ -120,8 +159,7 @@ class ActivityType(LinliObjectType):
 
     @classmethod
     def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
-        # Drafts belong to their organizers; the public read API never shows them.
-        return queryset.filter(status__in=PUBLIC_STATUSES)
+        return visible_activities(queryset, info)
 
     @staticmethod
     def resolve_shifts(root: Activity, info: GraphQLResolveInfo) -> list[Shift]:
@@ -130,6 +168,16 @@ class ActivityType(LinliObjectType):
     @staticmethod
     def resolve_remaining_places(root: Activity, info: GraphQLResolveInfo) -> int:
         return sum(shift.remaining_places for shift in root.shifts.all())
+
+    @staticmethod
+    def resolve_cancelled_by_name(root: Activity, info: GraphQLResolveInfo) -> str | None:
+        user = root.cancelled_by
+        if user is None or not current_user(info).has_perm(
+            "activities.view_private_activity", root
+        ):
+            return None
+        profile = getattr(user, "volunteer_profile", None)  # None when there is none
+        return user.get_full_name() or (profile and profile.display_name) or user.username
 
     @staticmethod
     def resolve_distance_km(root: Activity, info: GraphQLResolveInfo) -> float | None:
