@@ -53,6 +53,7 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/read_api.py
+	$(BIN)/python bench/import_service_points.py
 
 clean:
 	rm -rf $(VENV) var

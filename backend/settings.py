@@ -231,6 +231,9 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- GraphQL ---------------------------------------------------------------------------------
+# Service-point imports arrive base64-encoded in a mutation: up to 10 MB of file, so the
+# request body may be about 14 MB. Everything else is far smaller.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
 GRAPHQL_MAX_PAGE_SIZE = 100  # `first` / `last` of every connection
 GRAPHENE = {
     "SCHEMA": "schema.api.schema",

@@ -12,6 +12,7 @@ with translation.override("en"):
     from schema.accounts.queries import AccountQueries
     from schema.activities.mutations import ActivityMutations
     from schema.activities.queries import ActivityQueries
+    from schema.audit.queries import AuditQueries
     from schema.core.types import LinliNode
     from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
@@ -23,6 +24,7 @@ with translation.override("en"):
 
     class Query(
         AccountQueries,
+        AuditQueries,
         VolunteerQueries,
         ServicePointQueries,
         ActivityQueries,

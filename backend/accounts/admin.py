@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts import tokens
 from backend.accounts.models import AuthSession, SessionEndReason, User
+from backend.audit.admin import AuditedAdmin
 from backend.regions.models import RegionRole
 
 
@@ -18,7 +19,7 @@ class RegionRoleInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     list_display = ("username", "phone", "first_name", "last_name", "is_staff", "is_active")
     search_fields = ("username", "phone", "first_name", "last_name", "email")
     fieldsets = (

@@ -8,15 +8,23 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.error_codes import AccountErrorCode
 
 
-def normalize_phone(raw: str, field: str = "phone") -> str:
-    """``+8613812341234`` for "138 1234 1234", "+86 138-1234-1234" or "008613812341234".
-
-    Numbers without a country code are read as mainland China numbers."""
+def parse_phone(raw: str) -> str | None:
+    """``+8613812341234`` for "138 1234 1234", "+86 138-1234-1234" or "008613812341234";
+    ``None`` when it is not a valid number. Numbers without a country code are read as
+    mainland China numbers."""
     try:
         number = phonenumbers.parse(raw.strip(), settings.PHONE_DEFAULT_REGION)
     except (phonenumbers.NumberParseException, AttributeError):
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phone(raw: str, field: str = "phone") -> str:
+    """Like ``parse_phone``, refusing an invalid number with INVALID_PHONE on ``field``."""
+    phone = parse_phone(raw)
+    if phone is None:
         raise ValidationError(
             {
                 field: ValidationError(
@@ -24,7 +32,7 @@ def normalize_phone(raw: str, field: str = "phone") -> str:
                 )
             }
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -32,9 +40,9 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
     try:
-        national = str(phonenumbers.parse(phone).national_number)
+        national = str(phonenumbers.parse(phone, settings.PHONE_DEFAULT_REGION).national_number)
     except phonenumbers.NumberParseException:
-        national = phone.lstrip("+")
+        national = "".join(character for character in phone if character.isdigit())
     if len(national) < 7:
         return "*" * len(national)
     return f"{national[:3]}{'*' * (len(national) - 7)}{national[-4:]}"

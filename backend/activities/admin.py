@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from backend.activities.models import Activity, ActivityStatus, Shift
 from backend.activities.services import refresh_activity_span, stamp_status_change
+from backend.audit.admin import AuditedAdmin
 
 
 class ShiftInline(admin.TabularInline):
@@ -13,7 +14,7 @@ class ShiftInline(admin.TabularInline):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(AuditedAdmin):
     list_display = ("title", "kind", "status", "organizer", "region", "starts_at")
     list_filter = ("status", "kind", "category")
     search_fields = ("title", "description", "organizer__name")
@@ -42,7 +43,7 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(AuditedAdmin):
     list_display = ("__str__", "activity", "starts_at", "ends_at", "capacity", "confirmed_count")
     search_fields = ("title", "activity__title")
     autocomplete_fields = ("activity", "required_skills")

@@ -13,11 +13,13 @@ def _plain(value: Any) -> Any:
     """A JSON-friendly form of a field value (for the ``changes`` record)."""
     if isinstance(value, models.Model):
         return value.pk
-    if isinstance(value, (list, tuple, set)):
+    if isinstance(value, (list, tuple, set, models.QuerySet)):
         return [_plain(item) for item in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return value
+    if value is None or isinstance(value, (str, int, float, bool, dict)):
+        return value
+    return str(value)
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

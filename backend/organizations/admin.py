@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from backend.audit.admin import AuditedAdmin
 from backend.organizations.models import Membership, Organization
 
 
@@ -10,7 +11,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedAdmin):
     list_display = ("name", "kind", "region", "is_active")
     list_filter = ("kind", "is_active", "region__level")
     search_fields = ("name", "contact_name")
@@ -20,7 +21,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     list_display = ("user", "organization", "role", "is_active", "joined_at")
     list_filter = ("role", "is_active")
     search_fields = ("user__username", "user__phone", "organization__name")

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from backend.audit.admin import AuditedAdmin
 from backend.regions.models import Region
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin):
     list_display = ("name", "code", "level", "parent", "population")
     list_filter = ("level",)
     search_fields = ("name", "name_en", "code")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from backend.audit.admin import AuditedAdmin
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 
 
@@ -11,7 +12,7 @@ class ServiceCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServicePoint)
-class ServicePointAdmin(admin.ModelAdmin):
+class ServicePointAdmin(AuditedAdmin):
     list_display = ("name", "category", "region", "operator", "address", "is_active")
     list_filter = ("is_active", "category")
     search_fields = ("name", "address", "contact_name")

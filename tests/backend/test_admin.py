@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from backend.accounts.models import AuthSession, User
 from backend.activities.models import Activity, Shift
+from backend.audit.models import AuditEvent
 from backend.organizations.models import Membership, Organization
 from backend.regions.models import Region
 from backend.servicepoints.models import ServiceCategory, ServicePoint
@@ -83,3 +84,58 @@ def test_publishing_in_the_admin_stamps_the_time_and_keeps_the_span(admin_client
     assert activity.published_at is not None
     assert activity.starts_at.isoformat() == "2026-12-03T01:00:00+00:00"  # 09:00 in Shanghai
     assert activity.shifts.get().capacity == 6
+
+
+def test_admin_edits_leave_the_same_audit_trail_as_the_api(admin_client, community):
+    point = make_service_point(community.grid, community.categories["haircut"], name="旧名")
+    change = reverse("admin:servicepoints_servicepoint_change", args=[point.pk])
+    form = {
+        "name": "新名",
+        "category": point.category_id,
+        "region": point.region_id,
+        "operator": "",
+        "address": point.address,
+        "latitude": point.latitude,
+        "longitude": point.longitude,
+        "opening_hours": "[]",
+        "contact_name": "",
+        "contact_phone": "",
+        "description": "",
+        "is_active": "on",
+    }
+
+    response = admin_client.post(change, form, HTTP_HOST="localhost")
+
+    assert response.status_code == 302, response.content.decode()[:1500]
+    event = AuditEvent.objects.get(action="servicepoint.update")
+    assert event.changes["name"] == ["旧名", "新名"]
+    assert event.region == community.grid
+    assert event.actor.is_superuser
+
+
+def test_memberships_edited_inline_are_audited_too(admin_client, community):
+    from backend.accounts.models import User
+
+    member = User.objects.create(username="inline-member", phone="+8613800001111")
+    change = reverse("admin:organizations_organization_change", args=[community.team.pk])
+    form = {
+        "name": community.team.name,
+        "kind": community.team.kind,
+        "region": community.team.region_id,
+        "parent": "",
+        "description": "",
+        "contact_name": "",
+        "contact_phone": "",
+        "is_active": "on",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-0-user": member.pk,
+        "memberships-0-role": "coordinator",
+        "memberships-0-is_active": "on",
+    }
+
+    response = admin_client.post(change, form, HTTP_HOST="localhost")
+
+    assert response.status_code == 302, response.content.decode()[:1500]
+    event = AuditEvent.objects.get(action="membership.create")
+    assert event.region == community.grid
