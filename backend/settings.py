@@ -195,7 +195,6 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(DATA_DIR / "celery-control"),
         "polling_interval": 0.5,
     }
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SERIALIZER = "json"
