@@ -5,6 +5,7 @@ import io
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from backend.audit.models import AuditEvent
 from backend.organizations.models import Organization, OrganizationKind
@@ -238,7 +239,8 @@ def test_duplicates_in_the_file_and_in_the_database_are_reported_per_row(communi
         row(community, 4, region=community.community.code, name="导入点1", address="南京路1号"),
     ]
 
-    result = run(admin, csv_bytes(rows), mode=ImportMode.VALID_ROWS_ONLY)
+    with translation.override("en"):
+        result = run(admin, csv_bytes(rows), mode=ImportMode.VALID_ROWS_ONLY)
 
     assert problems(result) == [(3, "name", "duplicate"), (4, "name", "duplicate")]
     assert "line 2" in result.row_errors[0].message
