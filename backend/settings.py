@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "backend.volunteers",
     "backend.activities",
     "backend.audit",
+    "backend.enrollments",
     "backend.demo",
     "rules.apps.AutodiscoverRulesConfig",
 ]

@@ -14,6 +14,8 @@ with translation.override("en"):
     from schema.activities.queries import ActivityQueries
     from schema.audit.queries import AuditQueries
     from schema.core.types import LinliNode
+    from schema.enrollments.mutations import EnrollmentMutations
+    from schema.enrollments.queries import EnrollmentQueries
     from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
     from schema.regions.queries import RegionQueries
@@ -25,6 +27,7 @@ with translation.override("en"):
     class Query(
         AccountQueries,
         AuditQueries,
+        EnrollmentQueries,
         VolunteerQueries,
         ServicePointQueries,
         ActivityQueries,
@@ -37,6 +40,7 @@ with translation.override("en"):
     class Mutation(
         AccountMutations,
         VolunteerMutations,
+        EnrollmentMutations,
         ActivityMutations,
         ServicePointMutations,
         OrganizationMutations,

@@ -66,6 +66,21 @@ class Activity(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
     )
+    requires_approval = models.BooleanField(
+        _("sign-ups need approval"),
+        default=False,
+        help_text=_("Sign-ups wait for a coordinator's approval before they count."),
+    )
+    members_only = models.BooleanField(
+        _("members only"),
+        default=False,
+        help_text=_("Only members of the organizing organization may sign up."),
+    )
+    cancellation_cutoff_hours = models.PositiveSmallIntegerField(
+        _("late cancellation within (hours)"),
+        default=2,
+        help_text=_("Cancelling later than this before a shift starts counts as late."),
+    )
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)

@@ -53,6 +53,11 @@ class VolunteerProfile(models.Model):
         blank=True,
         help_text=_('Codes such as "zh-hans", "en" or "tianjin" (Tianjin dialect).'),
     )
+    is_suspended = models.BooleanField(
+        _("suspended"),
+        default=False,
+        help_text=_("A suspended volunteer cannot sign up for shifts."),
+    )
     is_verified = models.BooleanField(
         _("verified"),
         default=False,
