@@ -38,7 +38,10 @@ if PRODUCTION:
 # Local state of the embedded default: the SQLite file and the file-system Celery broker.
 DATA_DIR = Path(env.str("LINLI_DATA_DIR", default=str(BASE_DIR / "var")))
 
-SECRET_KEY = env.str("SECRET_KEY", default="linli-development-only-not-a-secret")
+SECRET_KEY = env.str(
+    "SECRET_KEY",
+    default="linli-development-only-not-a-secret-never-use-in-production-0123456789",
+)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts import tokens
 from backend.accounts.models import AuthSession, SessionEndReason, User
 from backend.audit.admin import AuditedAdmin
+from backend.audit.services import record
 from backend.regions.models import RegionRole
 
 
@@ -27,6 +28,23 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         (_("Mobile"), {"fields": ("phone", "language")}),
     )
     inlines = [RegionRoleInline]
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """The admin's password reset ends the user's sign-ins (User.save) and is audited."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            record(
+                request.user,
+                "user.password_reset",
+                user,
+                None,
+                {"password": ["***", "***"]},
+                str(self.audit_reason),
+            )
+        return response
 
 
 @admin.register(AuthSession)

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -37,6 +38,17 @@ class User(AbstractUser):
                 name="user_phone_is_e164",
             ),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new password — set anywhere: the API, the admin site, a shell — ends every
+        sign-in of the account, so a reset cuts off whoever knew the old one."""
+        # set_password() keeps the new raw password in _password until the save.
+        password_changed = self.pk is not None and getattr(self, "_password", None) is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            AuthSession.objects.filter(user=self, ended_at__isnull=True).update(
+                ended_at=timezone.now(), end_reason=SessionEndReason.PASSWORD_CHANGED
+            )
 
 
 class SessionEndReason(models.TextChoices):

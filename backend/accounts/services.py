@@ -186,10 +186,11 @@ def login_with_password(
     if wait:
         raise RateLimited("login", wait, AccountErrorCode.RATE_LIMITED)
     candidate = User.objects.filter(Q(username=login.strip()) | Q(phone=login.strip())).first()
-    user = (
-        authenticate(username=candidate.username, password=password)
-        if candidate is not None
-        else None
+    # Always authenticate (Django hashes once even for an unknown user), so the answer takes
+    # as long for a login that does not exist as for a wrong password: no enumeration.
+    user = authenticate(
+        username=candidate.username if candidate is not None else login.strip(),
+        password=password,
     )
     if user is None:
         raise ValidationError(

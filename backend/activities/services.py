@@ -553,7 +553,20 @@ def _check_region(
     in the community and its grids); a region administrator may also place an activity of
     an organization from elsewhere in a region they administer (a district team sent to
     help a street)."""
-    if region.path.startswith(organizer.region.path) or scope.administers_region(region):
+    if scope.administers_region(region):
+        return
+    if region.path.startswith(organizer.region.path):
+        # Inside the organizer's area: fine for those who run the organizer. A region admin
+        # who manages the activity only because it takes place in their region must not
+        # move it into a region they do not administer.
+        if scope.coordinates(organizer):
+            return
+        problems.add(
+            "region",
+            _("You do not administer %(region)s."),
+            ActivityErrorCode.PERMISSION_DENIED,
+            region=region.name,
+        )
         return
     problems.add(
         "region",

@@ -280,6 +280,8 @@ def _set_active(actor: Any, organization: Organization, active: bool, reason: st
             {"is_active": [not active, active]},
             reason,
         )
+    # Rights through this organization change now, also within the current request.
+    forget_scope(actor)
     return current
 
 
