@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "backend.activities",
     "backend.audit",
     "backend.enrollments",
+    "backend.attendance",
+    "backend.hours",
     "backend.demo",
     "rules.apps.AutodiscoverRulesConfig",
 ]

@@ -81,6 +81,17 @@ class Activity(models.Model):
         default=2,
         help_text=_("Cancelling later than this before a shift starts counts as late."),
     )
+    check_in_radius_m = models.PositiveIntegerField(
+        _("check-in radius (m)"),
+        null=True,
+        blank=True,
+        help_text=_("If set, volunteers must be this close to the service point to check in."),
+    )
+    check_in_grace_minutes = models.PositiveSmallIntegerField(
+        _("check-in grace (minutes)"),
+        default=30,
+        help_text=_("How long before a shift starts (and after it ends) check-in is accepted."),
+    )
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)

@@ -67,6 +67,7 @@ def test_publishing_in_the_admin_stamps_the_time_and_keeps_the_span(admin_client
         "status": "published",
         "time_zone": "Asia/Shanghai",
         "cancellation_cutoff_hours": "2",
+        "check_in_grace_minutes": "30",
         "shifts-TOTAL_FORMS": "1",
         "shifts-INITIAL_FORMS": "0",
         "shifts-0-title": "上午",
