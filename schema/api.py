@@ -12,10 +12,15 @@ with translation.override("en"):
     from schema.accounts.queries import AccountQueries
     from schema.activities.mutations import ActivityMutations
     from schema.activities.queries import ActivityQueries
+    from schema.activities.series import ActivitySeriesMutations
+    from schema.attendance.mutations import AttendanceMutations
+    from schema.attendance.queries import AttendanceQueries
     from schema.audit.queries import AuditQueries
     from schema.core.types import LinliNode
     from schema.enrollments.mutations import EnrollmentMutations
     from schema.enrollments.queries import EnrollmentQueries
+    from schema.hours.mutations import HoursMutations
+    from schema.hours.queries import HoursQueries
     from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
     from schema.regions.queries import RegionQueries
@@ -28,6 +33,8 @@ with translation.override("en"):
         AccountQueries,
         AuditQueries,
         EnrollmentQueries,
+        AttendanceQueries,
+        HoursQueries,
         VolunteerQueries,
         ServicePointQueries,
         ActivityQueries,
@@ -41,7 +48,10 @@ with translation.override("en"):
         AccountMutations,
         VolunteerMutations,
         EnrollmentMutations,
+        AttendanceMutations,
+        HoursMutations,
         ActivityMutations,
+        ActivitySeriesMutations,
         ServicePointMutations,
         OrganizationMutations,
         graphene.ObjectType,

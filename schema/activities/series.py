@@ -1,0 +1,5 @@
+import graphene
+
+
+class ActivitySeriesMutations(graphene.ObjectType):
+    """Recurring activities."""

@@ -1,0 +1,5 @@
+import graphene
+
+
+class AttendanceMutations(graphene.ObjectType):
+    """Check-in, check-out and attendance marking."""

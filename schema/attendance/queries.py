@@ -1,0 +1,5 @@
+import graphene
+
+
+class AttendanceQueries(graphene.ObjectType):
+    """Check-in codes for coordinators."""

@@ -1,0 +1,5 @@
+import graphene
+
+
+class HoursMutations(graphene.ObjectType):
+    """Verifying and correcting service hours."""
