@@ -53,6 +53,15 @@ class VolunteerProfile(models.Model):
         blank=True,
         help_text=_('Codes such as "zh-hans", "en" or "tianjin" (Tianjin dialect).'),
     )
+    calendar_token_hash = models.CharField(
+        _("calendar feed key (hash)"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("SHA-256 of the secret in the volunteer's calendar feed address."),
+    )
     is_suspended = models.BooleanField(
         _("suspended"),
         default=False,

@@ -1,10 +1,15 @@
 from typing import Any
 
 import graphene
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from graphql import GraphQLResolveInfo
 
+from backend.enrollments import calendar
 from backend.volunteers import services
 from backend.volunteers.error_codes import VolunteerErrorCode
+from backend.volunteers.models import VolunteerProfile
 from backend.volunteers.services import UNSET, ProfileChanges, Window
 from schema.core.ids import pks_from_global_ids
 from schema.core.mutations import BaseMutation
@@ -105,6 +110,52 @@ class UpdateVolunteerProfile(BaseMutation):
         return cls(volunteer=profile, errors=[])
 
 
+def _own_profile(info: GraphQLResolveInfo) -> VolunteerProfile:
+    profile = VolunteerProfile.objects.filter(user=current_user(info)).first()
+    if profile is None:
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    _("Register as a volunteer first."),
+                    code=VolunteerErrorCode.NOT_REGISTERED.value,
+                )
+            }
+        )
+    return profile
+
+
+class RotateCalendarFeed(BaseMutation):
+    """A new address for one's shifts as a calendar feed (subscribe to it in the phone's
+    calendar). The previous address stops working. Shown only here: keep it private."""
+
+    url = graphene.String()
+
+    class Meta:
+        error_codes = VolunteerErrorCode
+        error_type_name = "VolunteerError"
+
+    @classmethod
+    def perform_mutation(cls, root: Any, info: GraphQLResolveInfo) -> "RotateCalendarFeed":
+        secret = calendar.rotate_secret(_own_profile(info))
+        url = info.context.build_absolute_uri(reverse("calendar-feed", args=[secret]))
+        return cls(url=url, errors=[])
+
+
+class RevokeCalendarFeed(BaseMutation):
+    """Turn the calendar feed off: its address stops working."""
+
+    class Meta:
+        error_codes = VolunteerErrorCode
+        error_type_name = "VolunteerError"
+
+    @classmethod
+    def perform_mutation(cls, root: Any, info: GraphQLResolveInfo) -> "RevokeCalendarFeed":
+        calendar.revoke_secret(_own_profile(info))
+        return cls(errors=[])
+
+
 class VolunteerMutations(graphene.ObjectType):
     register_volunteer = RegisterVolunteer.Field()
     update_volunteer_profile = UpdateVolunteerProfile.Field()
+    rotate_calendar_feed = RotateCalendarFeed.Field()
+    revoke_calendar_feed = RevokeCalendarFeed.Field()
