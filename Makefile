@@ -54,6 +54,7 @@ messages: install
 bench: install
 	$(BIN)/python bench/read_api.py
 	$(BIN)/python bench/import_service_points.py
+	$(BIN)/python bench/enrollment.py --threads 8
 
 clean:
 	rm -rf $(VENV) var
