@@ -271,6 +271,16 @@ LOGGING = {
 # where operators can see and change them in the admin.
 _COMPLETE_ACTIVITIES_EVERY = env.float("COMPLETE_ACTIVITIES_EVERY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
+    "generate-series-occurrences": {
+        "task": "activities.generate_series_occurrences",
+        "schedule": 3600.0,
+        "options": {"expire_seconds": 3000},
+    },
+    "close-forgotten-check-outs": {
+        "task": "attendance.close_forgotten_check_outs",
+        "schedule": 300.0,
+        "options": {"expire_seconds": 270.0},
+    },
     "complete-finished-activities": {
         "task": "activities.complete_finished_activities",
         "schedule": _COMPLETE_ACTIVITIES_EVERY,

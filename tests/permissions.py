@@ -48,7 +48,17 @@ def build_callers(community: Community) -> Callers:
     return Callers(tokens=tokens, users=users)
 
 
-DOMAIN_APPS = ("regions", "organizations", "servicepoints", "volunteers", "activities", "audit")
+DOMAIN_APPS = (
+    "regions",
+    "organizations",
+    "servicepoints",
+    "volunteers",
+    "activities",
+    "audit",
+    "enrollments",
+    "attendance",
+    "hours",
+)
 
 
 def database_fingerprint() -> dict[str, list[tuple[Any, ...]]]:

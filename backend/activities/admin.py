@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backend.activities.models import Activity, ActivityStatus, Shift
+from backend.activities.models import Activity, ActivitySeries, ActivityStatus, Shift
 from backend.activities.services import refresh_activity_span, stamp_status_change
 from backend.audit.admin import AuditedAdmin
 
@@ -49,3 +49,25 @@ class ShiftAdmin(AuditedAdmin):
     autocomplete_fields = ("activity", "required_skills")
     list_select_related = ("activity",)
     date_hierarchy = "starts_at"
+
+
+@admin.register(ActivitySeries)
+class ActivitySeriesAdmin(AuditedAdmin):
+    """Read mostly: occurrences follow a series only through ``backend/activities/recurrence``
+    (the coordinator app's mutations), so schedule fields are read-only here."""
+
+    list_display = ("title", "rrule", "time_zone", "status", "organizer", "generated_until")
+    list_filter = ("status", "kind")
+    search_fields = ("title", "organizer__name")
+    autocomplete_fields = ("organizer", "region", "service_point")
+    list_select_related = ("organizer",)
+    readonly_fields = (
+        "rrule",
+        "starts_on",
+        "time_zone",
+        "shift_templates",
+        "generated_until",
+        "status",
+        "ends_on",
+        "created_by",
+    )

@@ -37,3 +37,8 @@ class ActivityErrorCode(StrEnum):
     SHIFT_STARTED = "shift_started"
     SHIFT_HAS_VOLUNTEERS = "shift_has_volunteers"
     LAST_SHIFT = "last_shift"
+    # Recurring activities (series).
+    INVALID_RRULE = "invalid_rrule"
+    NO_OCCURRENCES = "no_occurrences"
+    STARTS_IN_PAST = "starts_in_past"
+    SERIES_ENDED = "series_ended"

@@ -22,6 +22,130 @@ class ActivityStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
 
 
+class SeriesStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+
+
+class ActivitySeries(models.Model):
+    """A recurring activity: the template its occurrences (``Activity`` rows) are made from.
+
+    ``rrule`` is one RFC 5545 RRULE (without DTSTART) read in ``time_zone`` from
+    ``starts_on``; ``shift_templates`` hold local wall-clock times, so "09:00" stays 09:00
+    across daylight-saving changes. Occurrences are generated ahead of time up to
+    ``generated_until`` (``backend/activities/recurrence.py``); ``ends_on`` stops generation
+    once the series was ended.
+    """
+
+    organizer = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name=_("organizer"),
+        related_name="activity_series",
+        on_delete=models.PROTECT,
+    )
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("region"),
+        related_name="activity_series",
+        on_delete=models.PROTECT,
+    )
+    service_point = models.ForeignKey(
+        "servicepoints.ServicePoint",
+        verbose_name=_("service point"),
+        related_name="activity_series",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    category = models.ForeignKey(
+        "servicepoints.ServiceCategory",
+        verbose_name=_("category"),
+        related_name="activity_series",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ActivityKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    requires_approval = models.BooleanField(_("sign-ups need approval"), default=False)
+    members_only = models.BooleanField(_("members only"), default=False)
+    cancellation_cutoff_hours = models.PositiveSmallIntegerField(
+        _("late cancellation within (hours)"), default=2
+    )
+    check_in_radius_m = models.PositiveIntegerField(_("check-in radius (m)"), null=True, blank=True)
+    check_in_grace_minutes = models.PositiveSmallIntegerField(
+        _("check-in grace (minutes)"), default=30
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    rrule = models.CharField(
+        _("recurrence rule"),
+        max_length=500,
+        help_text=_("An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH;UNTIL=20270630."),
+    )
+    starts_on = models.DateField(_("first day"), help_text=_("Local date the rule starts from."))
+    shift_templates = models.JSONField(
+        _("shift templates"),
+        default=list,
+        help_text=_(
+            "Shifts of every occurrence: title, local start and end (HH:MM; an end before "
+            "the start is on the next day), capacity and required skill IDs."
+        ),
+    )
+    generated_until = models.DateField(
+        _("generated until"),
+        null=True,
+        blank=True,
+        help_text=_("Occurrences exist up to this local date."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=SeriesStatus.choices, default=SeriesStatus.ACTIVE
+    )
+    ends_on = models.DateField(
+        _("last day"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the series was ended: no occurrence after this local date."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        related_name="created_activity_series",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("activity series")
+        verbose_name_plural = _("activity series")
+        ordering = ["starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ActivityKind.values), name="series_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SeriesStatus.values), name="series_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="ended") | models.Q(ends_on__isnull=False),
+                name="series_ended_has_last_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "generated_until"], name="series_to_extend")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
 class Activity(models.Model):
     """An event organized in a community, made of one or more shifts.
 
@@ -110,6 +234,25 @@ class Activity(models.Model):
         blank=True,
         help_text=_("Why it was cancelled; shown with the activity."),
     )
+    series = models.ForeignKey(
+        ActivitySeries,
+        verbose_name=_("series"),
+        related_name="occurrences",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    occurrence_date = models.DateField(
+        _("occurrence date"),
+        null=True,
+        blank=True,
+        help_text=_("For an occurrence of a series: its local date in the series' rule."),
+    )
+    is_detached = models.BooleanField(
+        _("edited on its own"),
+        default=False,
+        help_text=_("Changes to the series no longer reach this occurrence."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -132,6 +275,14 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="published") | models.Q(published_at__isnull=False),
                 name="activity_published_has_timestamp",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "occurrence_date"], name="activity_one_occurrence_a_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(series__isnull=True, occurrence_date__isnull=True)
+                | models.Q(series__isnull=False, occurrence_date__isnull=False),
+                name="activity_occurrence_has_date",
             ),
         ]
         indexes = [

@@ -7,6 +7,10 @@
   region the activity takes place in — a street office oversees what happens in its
   streets even when an organization from elsewhere runs it.
 
+A series (``ActivitySeries``) follows the same rule: ``activities.add_activity`` on its
+organizer to create one, and ``change_activityseries`` / ``end_activityseries`` (obj: the
+series) for those who would manage its occurrences.
+
 ``managed_activities`` is the same rule as a queryset filter, for lists (drafts are visible
 to exactly those who manage them). Change both together.
 
@@ -19,12 +23,13 @@ import rules
 from django.db.models import Q
 
 from backend.accounts.scopes import Scope, scope_of
-from backend.activities.models import Activity, Shift
+from backend.activities.models import Activity, ActivitySeries, Shift
 from backend.organizations.models import Organization
 
 
-def manages(scope: Scope, activity: Activity) -> bool:
-    """Needs ``activity.organizer.region`` and ``activity.region`` (select them)."""
+def manages(scope: Scope, activity: Activity | ActivitySeries) -> bool:
+    """Needs ``activity.organizer.region`` and ``activity.region`` (select them); a series
+    is managed by those who manage its occurrences."""
     return scope.coordinates(activity.organizer) or scope.administers_region(activity.region)
 
 
@@ -51,6 +56,11 @@ def manages_activity(user: Any, activity: Activity | None) -> bool:
 
 
 @rules.predicate
+def manages_series(user: Any, series: ActivitySeries | None) -> bool:
+    return series is not None and manages(scope_of(user), series)
+
+
+@rules.predicate
 def manages_shift(user: Any, shift: Shift | None) -> bool:
     return shift is not None and manages(scope_of(user), shift.activity)
 
@@ -64,3 +74,5 @@ rules.add_perm("activities.view_private_activity", manages_activity)
 rules.add_perm("activities.add_shift", manages_activity)
 rules.add_perm("activities.change_shift", manages_shift)
 rules.add_perm("activities.delete_shift", manages_shift)
+rules.add_perm("activities.change_activityseries", manages_series)
+rules.add_perm("activities.end_activityseries", manages_series)

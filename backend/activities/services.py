@@ -107,6 +107,14 @@ def refresh_activity_span(activity: Activity) -> None:
     activity.starts_at, activity.ends_at = span["starts_at"], span["ends_at"]
 
 
+def detach_from_series(activity: Activity) -> None:
+    """An occurrence of a series edited on its own keeps its edits: later changes to the
+    series pass it by (``backend/activities/recurrence.py``)."""
+    if activity.series_id is not None and not activity.is_detached:
+        Activity.objects.filter(pk=activity.pk).update(is_detached=True)
+        activity.is_detached = True
+
+
 def complete_finished_activities(now: dt.datetime | None = None) -> int:
     """Mark published activities whose last shift has ended as completed.
 
@@ -258,6 +266,7 @@ def update_activity(actor: Any, activity: Activity, changes: Mapping[str, Any]) 
         if changed:
             activity.save(update_fields=[*EDITABLE_ACTIVITY_FIELDS, "updated_at"])
             record(actor, "activity.update", activity, activity.region, changed)
+            detach_from_series(activity)
     return activity
 
 
@@ -376,6 +385,7 @@ def add_shift(actor: Any, activity: Activity, spec: ShiftSpec) -> Shift:
         problems.raise_any()
         shift = _insert_shift(actor, activity, cleaned)
         refresh_activity_span(activity)
+        detach_from_series(activity)
     shift.activity = activity
     return shift
 
@@ -429,6 +439,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         changed = changes_between(before, _shift_state(shift))
         if changed:
             record(actor, "shift.update", shift, activity.region, changed)
+            detach_from_series(activity)
         if times_changed:
             refresh_activity_span(activity)
     shift.activity = activity
@@ -464,6 +475,7 @@ def remove_shift(actor: Any, shift: Shift) -> Activity:
         )
         shift.delete()
         refresh_activity_span(activity)
+        detach_from_series(activity)
     return activity
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -103,3 +105,41 @@ class ServiceHoursEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volunteer} {self.occurred_on} {self.minutes:+d} min"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to change what an entry says once it is written: a wrong entry is
+        corrected by a new one (``backend.hours.services.correct_entry``), so the ledger
+        keeps its history. Only the verification fields may be filled in later.
+        (``QuerySet.update`` bypasses this; the services never update these columns.)"""
+        if not self._state.adding:
+            loaded = getattr(self, "_ledger_facts", None)
+            if loaded is None:
+                loaded = tuple(
+                    ServiceHoursEntry.objects.filter(pk=self.pk).values_list(*LEDGER_FACTS).get()
+                )
+            if loaded != self._facts():
+                raise LedgerEntryImmutable(
+                    _("A service-hours entry cannot be changed; add a correction instead.")
+                )
+        super().save(*args, **kwargs)
+        self._ledger_facts = self._facts()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise LedgerEntryImmutable(_("Service-hours entries are never deleted."))
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> "ServiceHoursEntry":
+        entry = super().from_db(db, field_names, values)
+        entry._ledger_facts = entry._facts()
+        return entry
+
+    def _facts(self) -> tuple[Any, ...]:
+        return tuple(self.__dict__.get(name) for name in LEDGER_FACTS)
+
+
+# What an entry states; fixed once it is written.
+LEDGER_FACTS = ("minutes", "kind", "volunteer_id")
+
+
+class LedgerEntryImmutable(Exception):
+    """A programming error: something tried to edit or delete a ledger line."""

@@ -155,6 +155,10 @@ class ActivityType(LinliObjectType):
             "service_point",
             "category",
             "shifts",
+            # An occurrence of a recurring activity (ActivitySeries, schema/activities/series.py).
+            "series",
+            "occurrence_date",
+            "is_detached",
         )
 
     @classmethod

@@ -6,7 +6,9 @@ from graphql import GraphQLResolveInfo
 
 from backend.accounts.phone import mask_phone
 from backend.activities.rules import managed_activities
+from backend.attendance.models import Attendance
 from backend.enrollments.models import Enrollment, EnrollmentStatus
+from schema.attendance.types import AttendanceType
 from schema.core.connection import CountableConnection
 from schema.core.optimizer import OptimizerHints
 from schema.core.scope import current_scope, current_user
@@ -42,6 +44,9 @@ class EnrollmentType(LinliObjectType):
     phone = graphene.String(
         description="The volunteer's phone for this sign-up: for the volunteer and for those "
         "who run the activity; masked (138****1234) for anyone else."
+    )
+    attendance = graphene.Field(
+        AttendanceType, description="Check-in and check-out; null until the volunteer checks in."
     )
 
     optimizer_hints: OptimizerHints = {
@@ -90,6 +95,11 @@ class EnrollmentType(LinliObjectType):
         phone = root.volunteer.user.phone
         runs_it = user.has_perm("activities.change_activity", root.shift.activity)
         return phone if runs_it or root.volunteer.user_id == user.pk else mask_phone(phone)
+
+    @staticmethod
+    def resolve_attendance(root: Enrollment, info: GraphQLResolveInfo) -> Attendance | None:
+        # A missing reverse one-to-one raises; the optimizer's join caches it as None.
+        return getattr(root, "attendance", None)
 
     @staticmethod
     def resolve_signed_up_at(root: Enrollment, info: GraphQLResolveInfo) -> Any:
