@@ -13,6 +13,7 @@ from schema.core.connection import CountableConnection
 from schema.core.optimizer import OptimizerHints
 from schema.core.scope import current_scope, current_user
 from schema.core.types import LinliNode, LinliObjectType
+from schema.hours.types import ServiceHoursEntryType
 
 EnrollmentStatusEnum = graphene.Enum.from_enum(
     EnrollmentStatus, description="Where a sign-up stands."
@@ -47,6 +48,12 @@ class EnrollmentType(LinliObjectType):
     )
     attendance = graphene.Field(
         AttendanceType, description="Check-in and check-out; null until the volunteer checks in."
+    )
+    hours_entries = graphene.List(
+        graphene.NonNull(ServiceHoursEntryType),
+        required=True,
+        description="Service hours this sign-up earned (ledger entries, corrections included): "
+        "what a coordinator verifies from the roster.",
     )
 
     optimizer_hints: OptimizerHints = {
@@ -95,6 +102,10 @@ class EnrollmentType(LinliObjectType):
         phone = root.volunteer.user.phone
         runs_it = user.has_perm("activities.change_activity", root.shift.activity)
         return phone if runs_it or root.volunteer.user_id == user.pk else mask_phone(phone)
+
+    @staticmethod
+    def resolve_hours_entries(root: Enrollment, info: GraphQLResolveInfo) -> list[Any]:
+        return list(root.hours_entries.all())
 
     @staticmethod
     def resolve_attendance(root: Enrollment, info: GraphQLResolveInfo) -> Attendance | None:
