@@ -407,6 +407,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         _ensure_open(activity, now)
         _ensure_not_started(activity, shift, now)
         before = _shift_state(shift)
+        before_capacity = shift.capacity
         problems = _Problems()
         if "title" in changes:
             shift.title = _text(problems, "title", changes["title"], MAX_SHIFT_TITLE_LENGTH)
@@ -434,6 +435,11 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         problems.raise_any()
         # Never write confirmed_count: the enrollment services own it.
         shift.save(update_fields=["title", "starts_at", "ends_at", "capacity"])
+        if shift.capacity > before_capacity:
+            # New places go to the waiting list first, in order, under this same lock.
+            from backend.enrollments.services import fill_free_places
+
+            fill_free_places(shift, now)
         if skills is not None:
             shift.required_skills.set(skills)
         changed = changes_between(before, _shift_state(shift))

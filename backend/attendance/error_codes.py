@@ -3,6 +3,7 @@ from enum import StrEnum
 
 class AttendanceErrorCode(StrEnum):
     INVALID = "invalid"
+    ACTIVITY_NOT_RUNNING = "activity_not_running"
     REQUIRED = "required"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
-from backend.activities.models import Activity, Shift
+from backend.activities.models import Activity, ActivityStatus, Shift
 from backend.attendance import tokens
 from backend.attendance.error_codes import AttendanceErrorCode as Code
 from backend.attendance.models import Attendance, CheckMethod
@@ -113,7 +113,15 @@ def _shift(shift_id: int) -> Shift:
     )
     if shift is None:
         raise _refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
+    _ensure_running(shift.activity)
     return shift
+
+
+def _ensure_running(activity: Activity) -> None:
+    """Attendance exists only for activities that take place: not for drafts or cancelled
+    ones (their sign-ups stay, but nobody serves)."""
+    if activity.status not in (ActivityStatus.PUBLISHED, ActivityStatus.COMPLETED):
+        raise _refuse(None, _("This activity is not taking place."), Code.ACTIVITY_NOT_RUNNING)
 
 
 def _own_enrollment(user: User, shift: Shift) -> Enrollment | None:
@@ -301,6 +309,7 @@ def manual_check_in(
     now = now or timezone.now()
     enrollment = _managed_enrollment(actor, enrollment_id)
     shift = enrollment.shift
+    _ensure_running(shift.activity)
     moment = _moment(at, now)
     with transaction.atomic():
         locked = _lock(enrollment.pk)
@@ -341,6 +350,7 @@ def manual_check_out(
     now = now or timezone.now()
     enrollment = _managed_enrollment(actor, enrollment_id)
     shift = enrollment.shift
+    _ensure_running(shift.activity)
     moment = _moment(at, now)
     with transaction.atomic():
         locked = _lock(enrollment.pk)
@@ -378,6 +388,7 @@ def mark_no_show(actor: User, enrollment_id: int, *, now: dt.datetime | None = N
     now = now or timezone.now()
     enrollment = _managed_enrollment(actor, enrollment_id)
     shift = enrollment.shift
+    _ensure_running(shift.activity)
     if shift.starts_at > now:
         raise _refuse("enrollment_id", _("The shift has not started yet."), Code.SHIFT_NOT_STARTED)
     with transaction.atomic():

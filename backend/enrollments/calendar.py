@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from backend.activities.models import ActivityStatus
 from backend.enrollments.models import Enrollment, EnrollmentStatus
 from backend.volunteers.models import VolunteerProfile
 
@@ -46,6 +47,15 @@ def volunteer_for_secret(secret: str) -> VolunteerProfile | None:
     return VolunteerProfile.objects.filter(calendar_token_hash=_hash(secret)).first()
 
 
+def _event_status(enrollment: Enrollment) -> str:
+    """CANCELLED when the activity was called off, so the phone shows it struck through."""
+    if enrollment.shift.activity.status == ActivityStatus.CANCELLED:
+        return "CANCELLED"
+    if enrollment.status in (EnrollmentStatus.CONFIRMED, EnrollmentStatus.ATTENDED):
+        return "CONFIRMED"
+    return "TENTATIVE"
+
+
 def feed(volunteer: VolunteerProfile, now: dt.datetime | None = None) -> bytes:
     now = now or timezone.now()
     calendar = Calendar()
@@ -72,12 +82,7 @@ def feed(volunteer: VolunteerProfile, now: dt.datetime | None = None) -> bytes:
         if enrollment.status != EnrollmentStatus.CONFIRMED:
             title = f"{title} ({enrollment.get_status_display()})"
         event.add("summary", title)
-        event.add(
-            "status",
-            "CONFIRMED"
-            if enrollment.status in (EnrollmentStatus.CONFIRMED, EnrollmentStatus.ATTENDED)
-            else "TENTATIVE",
-        )
+        event.add("status", _event_status(enrollment))
         if activity.service_point is not None:
             point = activity.service_point
             event.add("location", f"{point.name}, {point.address}")

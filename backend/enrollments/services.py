@@ -168,19 +168,54 @@ def _count_place(shift: Shift, delta: int) -> None:
     shift.confirmed_count += delta
 
 
-def _promote_first_waiting(shift: Shift, now: dt.datetime) -> Enrollment | None:
-    """Give a free place to the first on the waiting list (caller holds the shift lock)."""
-    first = (
-        Enrollment.objects.filter(shift=shift, status=EnrollmentStatus.WAITLISTED)
-        .order_by("created_at", "id")
-        .first()
+def _may_take_place(enrollment: Enrollment, shift: Shift) -> bool:
+    """Still eligible for a freed place: not suspended, no overlapping confirmed shift."""
+    if enrollment.volunteer.is_suspended:
+        return False
+    return not (
+        Enrollment.objects.exclude(shift_id=shift.pk)
+        .filter(
+            volunteer_id=enrollment.volunteer_id,
+            status__in=(EnrollmentStatus.CONFIRMED, EnrollmentStatus.ATTENDED),
+            shift__starts_at__lt=shift.ends_at,
+            shift__ends_at__gt=shift.starts_at,
+        )
+        .exists()
     )
-    if first is None:
+
+
+def _promote_first_waiting(shift: Shift, now: dt.datetime) -> Enrollment | None:
+    """Give a free place to the first eligible person on the waiting list (the caller holds
+    the shift lock). Those who became ineligible keep their place in the queue; no place is
+    handed out once the shift has started."""
+    if shift.starts_at <= now:
         return None
-    first.status = EnrollmentStatus.CONFIRMED
-    first.promoted_at = now
-    first.save(update_fields=["status", "promoted_at", "status_changed_at"])
-    return first
+    waiting = (
+        Enrollment.objects.filter(shift=shift, status=EnrollmentStatus.WAITLISTED)
+        .select_related("volunteer")
+        .order_by("created_at", "id")
+    )
+    for candidate in waiting.iterator(chunk_size=50):
+        if _may_take_place(candidate, shift):
+            candidate.status = EnrollmentStatus.CONFIRMED
+            candidate.promoted_at = now
+            candidate.save(update_fields=["status", "promoted_at", "status_changed_at"])
+            return candidate
+    return None
+
+
+def fill_free_places(shift: Shift, now: dt.datetime | None = None) -> list[Enrollment]:
+    """After places were added (capacity raised), promote from the waiting list while places
+    remain. The caller holds the shift's row lock."""
+    now = now or timezone.now()
+    promoted = []
+    while shift.confirmed_count < shift.capacity:
+        enrollment = _promote_first_waiting(shift, now)
+        if enrollment is None:
+            break
+        _count_place(shift, +1)
+        promoted.append(enrollment)
+    return promoted
 
 
 def _free_place(shift: Shift, now: dt.datetime) -> Enrollment | None:
@@ -252,6 +287,12 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
             raise _refuse(
                 "enrollment_id", _("This sign-up is not waiting for a decision."), Code.NOT_PENDING
             )
+        if approve:
+            # What held at sign-up must still hold: the activity may be cancelled by now, the
+            # volunteer suspended or booked elsewhere at that time.
+            volunteer = VolunteerProfile.objects.get(pk=enrollment.volunteer_id)
+            full_shift = Shift.objects.select_related("activity__organizer").get(pk=shift.pk)
+            _check_may_enroll(volunteer, full_shift, now)
         if not approve:
             enrollment.status = EnrollmentStatus.REJECTED
         elif shift.confirmed_count < shift.capacity and shift.starts_at > now:

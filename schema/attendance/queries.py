@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphql import GraphQLResolveInfo
 
-from backend.activities.models import Shift
+from backend.activities.models import ActivityStatus, Shift
 from backend.attendance import tokens
 from schema.attendance.types import CheckInCodeType
 from schema.core.errors import ApiError, ApiErrorCode
@@ -37,6 +37,8 @@ class AttendanceQueries(graphene.ObjectType):
             raise ApiError(
                 _("You do not run this shift's activity."), ApiErrorCode.PERMISSION_DENIED
             )
+        if found.activity.status != ActivityStatus.PUBLISHED:
+            raise ApiError(_("This activity is not taking place."), ApiErrorCode.INVALID_ARGUMENT)
         now = timezone.now()
         code = tokens.issue(found, now)
         return CheckInCodeType(

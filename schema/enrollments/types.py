@@ -2,6 +2,7 @@ from typing import Any
 
 import graphene
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from graphql import GraphQLResolveInfo
 
 from backend.accounts.phone import mask_phone
@@ -33,7 +34,8 @@ def with_waitlist_position(queryset: QuerySet[Enrollment]) -> QuerySet[Enrollmen
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return queryset.annotate(people_ahead=Subquery(ahead, output_field=IntegerField()))
+    # Nobody ahead yields no row, hence the Coalesce (0 ahead, not "unknown").
+    return queryset.annotate(people_ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), 0))
 
 
 class EnrollmentType(LinliObjectType):
