@@ -58,6 +58,7 @@ from backend.activities.models import (
     Shift,
 )
 from backend.audit.services import changes_between, record, snapshot
+from backend.core.problems import Problems
 from backend.organizations.models import Organization
 from backend.regions.models import Region
 from backend.servicepoints.models import ServiceCategory, ServicePoint
@@ -199,7 +200,7 @@ def create_series(
 ) -> ActivitySeries:
     """A new series, with its occurrences of the next ``GENERATE_AHEAD`` generated."""
     now = now or timezone.now()
-    problems = services._Problems()
+    problems = Problems()
     title = services._text(problems, "title", title, services.MAX_TITLE_LENGTH, required=True)
     description = services._text(
         problems, "description", description, services.MAX_DESCRIPTION_LENGTH
@@ -228,7 +229,7 @@ def create_series(
         },
     )
     templates = _templates(problems, shift_templates)
-    zone = services._zone(services.DEFAULT_TIME_ZONE if problems.has("time_zone") else time_zone)
+    zone = services._zone(services.DEFAULT_TIME_ZONE if "time_zone" in problems else time_zone)
     local_today = now.astimezone(zone).date()
     if starts_on < local_today:
         problems.add(
@@ -244,7 +245,7 @@ def create_series(
             days=services.MAX_SCHEDULE_AHEAD.days,
         )
     rule_text = _rule_text(problems, rrule, starts_on)
-    problems.raise_any()
+    problems.raise_if_any()
     with transaction.atomic():
         series = ActivitySeries.objects.create(
             organizer=organizer,
@@ -321,7 +322,7 @@ def update_series(
         series = locked
         _ensure_active(series)
         before = snapshot(series, AUDITED_SERIES_FIELDS)
-        problems = services._Problems()
+        problems = Problems()
         content = _content_changes(problems, series, changes)
         if "time_zone" in changes:
             series.time_zone = services._time_zone(problems, changes["time_zone"])
@@ -329,7 +330,7 @@ def update_series(
             series.shift_templates = _templates(problems, changes["shift_templates"] or ())
         if "rrule" in changes:
             series.rrule = _rule_text(problems, changes["rrule"], series.starts_on)
-        problems.raise_any()
+        problems.raise_if_any()
         for name, value in content.items():
             setattr(series, name, value)
         changed = changes_between(before, snapshot(series, AUDITED_SERIES_FIELDS))
@@ -368,7 +369,7 @@ def end_series(
     """Stop the series after the local date ``after``: open occurrences later than that
     which have not started are cancelled with ``reason``; nothing more is generated."""
     now = now or timezone.now()
-    problems = services._Problems()
+    problems = Problems()
     reason = services._text(problems, "reason", reason, services.MAX_REASON_LENGTH, required=True)
     with transaction.atomic():
         locked = _locked_series(series.pk)
@@ -376,7 +377,7 @@ def end_series(
             raise services._refusal(_("This series no longer exists."), ActivityErrorCode.NOT_FOUND)
         series = locked
         _ensure_active(series)
-        problems.raise_any()
+        problems.raise_if_any()
         doomed = list(
             Activity.objects.filter(
                 series=series,
@@ -563,7 +564,7 @@ def _regenerate(
 # Validation.
 
 
-def _rule_text(problems: services._Problems, text: str | None, starts_on: dt.date) -> str:
+def _rule_text(problems: Problems, text: str | None, starts_on: dt.date) -> str:
     """The rule as stored (upper case, without an "RRULE:" prefix), or "" after recording
     why it cannot be used."""
     rule = (text or "").strip()
@@ -643,9 +644,7 @@ def _parse(rule: str, starts_on: dt.date) -> dateutil_rrule.rrule:
     return parsed
 
 
-def _templates(
-    problems: services._Problems, templates: Sequence[ShiftTemplate]
-) -> list[dict[str, Any]]:
+def _templates(problems: Problems, templates: Sequence[ShiftTemplate]) -> list[dict[str, Any]]:
     """Shift templates as stored (JSON), after recording every problem with them."""
     if not templates:
         problems.add("shift_templates", _("Add at least one shift."), ActivityErrorCode.NO_SHIFTS)
@@ -691,7 +690,7 @@ def _templates(
     return cleaned
 
 
-def _settings(problems: services._Problems, values: Mapping[str, Any]) -> dict[str, Any]:
+def _settings(problems: Problems, values: Mapping[str, Any]) -> dict[str, Any]:
     """The sign-up and check-in settings in ``values``, checked against their limits."""
     limits = {
         "cancellation_cutoff_hours": (0, MAX_CANCELLATION_CUTOFF_HOURS),
@@ -719,7 +718,7 @@ def _settings(problems: services._Problems, values: Mapping[str, Any]) -> dict[s
 
 
 def _content_changes(
-    problems: services._Problems, series: ActivitySeries, changes: Mapping[str, Any]
+    problems: Problems, series: ActivitySeries, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The validated new values of the content fields named in ``changes``."""
     content: dict[str, Any] = {}

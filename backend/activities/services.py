@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -35,6 +35,7 @@ from backend.accounts.scopes import Scope, scope_of
 from backend.activities.error_codes import ActivityErrorCode
 from backend.activities.models import Activity, ActivityKind, ActivityStatus, Shift
 from backend.audit.services import changes_between, record, snapshot
+from backend.core.problems import Problems
 from backend.core.validators import validate_time_zone
 from backend.organizations.models import Organization
 from backend.regions.models import LEVEL_DEPTH, Region, RegionLevel
@@ -150,7 +151,7 @@ def create_activity(
     may take place: see ``_check_region`` and ``_check_service_point``.
     """
     now = timezone.now()
-    problems = _Problems()
+    problems = Problems()
     with transaction.atomic():
         title = _text(problems, "title", title, MAX_TITLE_LENGTH, required=True)
         description = _text(problems, "description", description, MAX_DESCRIPTION_LENGTH)
@@ -169,7 +170,7 @@ def create_activity(
             category = category or service_point.category
         # Naive shift times are local to the activity (its default zone if the given one
         # is unknown: the shifts are still checked and reported on).
-        zone = _zone(DEFAULT_TIME_ZONE if problems.has("time_zone") else time_zone)
+        zone = _zone(DEFAULT_TIME_ZONE if "time_zone" in problems else time_zone)
         cleaned_shifts = []
         if len(shifts) > MAX_SHIFTS_PER_ACTIVITY:
             problems.add(
@@ -183,7 +184,7 @@ def create_activity(
                 _clean_new_shift(problems, f"shifts.{index}.", zone, now, spec)
                 for index, spec in enumerate(shifts)
             ]
-        problems.raise_any()
+        problems.raise_if_any()
         activity = Activity.objects.create(
             organizer=organizer,
             region=region,
@@ -225,7 +226,7 @@ def update_activity(actor: Any, activity: Activity, changes: Mapping[str, Any]) 
         activity = _locked_activity(activity.pk)
         _ensure_open(activity, now)
         before = snapshot(activity, AUDITED_ACTIVITY_FIELDS)
-        problems = _Problems()
+        problems = Problems()
         if "title" in changes:
             activity.title = _text(
                 problems, "title", changes["title"], MAX_TITLE_LENGTH, required=True
@@ -261,7 +262,7 @@ def update_activity(actor: Any, activity: Activity, changes: Mapping[str, Any]) 
                 activity.category = point.category
         if "category" in changes:
             activity.category = changes["category"]
-        problems.raise_any()
+        problems.raise_if_any()
         changed = changes_between(before, snapshot(activity, AUDITED_ACTIVITY_FIELDS))
         if changed:
             activity.save(update_fields=[*EDITABLE_ACTIVITY_FIELDS, "updated_at"])
@@ -283,7 +284,7 @@ def publish_activity(actor: Any, activity: Activity) -> Activity:
                 ActivityErrorCode.INVALID_STATUS_TRANSITION,
                 status=activity.get_status_display(),
             )
-        problems = _Problems()
+        problems = Problems()
         if not activity.organizer.is_active:
             problems.add(
                 None,
@@ -310,7 +311,7 @@ def publish_activity(actor: Any, activity: Activity) -> Activity:
                 ActivityErrorCode.SHIFT_IN_PAST,
                 count=past,
             )
-        problems.raise_any()
+        problems.raise_if_any()
         activity.status = ActivityStatus.PUBLISHED
         stamp_status_change(activity, now)
         activity.save(update_fields=["status", "published_at", "updated_at"])
@@ -332,7 +333,7 @@ def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
     volunteer enrolled on its shifts.
     """
     now = timezone.now()
-    problems = _Problems()
+    problems = Problems()
     reason = _text(problems, "reason", reason, MAX_REASON_LENGTH, required=True)
     with transaction.atomic():
         activity = _locked_activity(activity.pk)
@@ -344,7 +345,7 @@ def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
             )
         if _is_over(activity, now):
             raise _refusal(_("This activity is already over."), ActivityErrorCode.ACTIVITY_FINISHED)
-        problems.raise_any()
+        problems.raise_if_any()
         old_status = activity.status
         activity.status = ActivityStatus.CANCELLED
         activity.cancelled_by = actor if getattr(actor, "is_authenticated", False) else None
@@ -380,9 +381,9 @@ def add_shift(actor: Any, activity: Activity, spec: ShiftSpec) -> Shift:
             raise _refusal(
                 _TOO_MANY_SHIFTS, ActivityErrorCode.TOO_MANY_SHIFTS, limit=MAX_SHIFTS_PER_ACTIVITY
             )
-        problems = _Problems()
+        problems = Problems()
         cleaned = _clean_new_shift(problems, "", activity.zone, now, spec)
-        problems.raise_any()
+        problems.raise_if_any()
         shift = _insert_shift(actor, activity, cleaned)
         refresh_activity_span(activity)
         detach_from_series(activity)
@@ -408,7 +409,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         _ensure_not_started(activity, shift, now)
         before = _shift_state(shift)
         before_capacity = shift.capacity
-        problems = _Problems()
+        problems = Problems()
         if "title" in changes:
             shift.title = _text(problems, "title", changes["title"], MAX_SHIFT_TITLE_LENGTH)
         times_changed = "starts_at" in changes or "ends_at" in changes
@@ -432,7 +433,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         skills = None
         if "required_skills" in changes:
             skills = _skills(problems, "required_skills", changes["required_skills"] or ())
-        problems.raise_any()
+        problems.raise_if_any()
         # Never write confirmed_count: the enrollment services own it.
         shift.save(update_fields=["title", "starts_at", "ends_at", "capacity"])
         if shift.capacity > before_capacity:
@@ -488,28 +489,6 @@ def remove_shift(actor: Any, shift: Shift) -> Activity:
 # Validation.
 
 
-class _Problems:
-    """Every problem with a call's input, raised at once so a client can show them all."""
-
-    def __init__(self) -> None:
-        self._by_field: dict[str, list[ValidationError]] = {}
-
-    def add(self, field: str | None, message: Any, code: ActivityErrorCode, **params: Any) -> None:
-        self._by_field.setdefault(field or NON_FIELD_ERRORS, []).append(
-            ValidationError(message, code=code.value, params=params or None)
-        )
-
-    def has(self, field: str) -> bool:
-        return field in self._by_field
-
-    def __len__(self) -> int:
-        return sum(map(len, self._by_field.values()))
-
-    def raise_any(self) -> None:
-        if self._by_field:
-            raise ValidationError(self._by_field)
-
-
 def _refusal(message: Any, code: ActivityErrorCode, **params: Any) -> ValidationError:
     """A refusal of the whole call (not of one input field)."""
     return ValidationError(message, code=code.value, params=params or None)
@@ -519,7 +498,7 @@ _TOO_MANY_SHIFTS = _("An activity has at most %(limit)d shifts.")
 
 
 def _text(
-    problems: _Problems, field: str, value: str | None, max_length: int, required: bool = False
+    problems: Problems, field: str, value: str | None, max_length: int, required: bool = False
 ) -> str:
     text = (value or "").strip()
     if required and not text:
@@ -535,14 +514,14 @@ def _text(
     return text
 
 
-def _kind(problems: _Problems, kind: str | None) -> str:
+def _kind(problems: Problems, kind: str | None) -> str:
     if kind not in ActivityKind.values:
         problems.add("kind", _("Choose a kind of activity."), ActivityErrorCode.REQUIRED)
         return ""
     return str(kind)
 
 
-def _time_zone(problems: _Problems, value: str | None) -> str:
+def _time_zone(problems: Problems, value: str | None) -> str:
     if not value:
         problems.add("time_zone", _("Choose a time zone."), ActivityErrorCode.REQUIRED)
         return ""
@@ -565,7 +544,7 @@ def _community_path(region: Region) -> str:
 
 
 def _check_region(
-    problems: _Problems, scope: Scope, organizer: Organization, region: Region
+    problems: Problems, scope: Scope, organizer: Organization, region: Region
 ) -> None:
     """An organization works in its own region and below it (a community's party committee
     in the community and its grids); a region administrator may also place an activity of
@@ -597,7 +576,7 @@ def _check_region(
 
 
 def _check_service_point(
-    problems: _Problems, point: ServicePoint, region: Region, check_active: bool = True
+    problems: Problems, point: ServicePoint, region: Region, check_active: bool = True
 ) -> None:
     """The point must be in service and in the same community as the activity: an activity
     of one grid may use a point in the neighbouring grid, not one across town. An activity
@@ -630,7 +609,7 @@ def _aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime | None:
 
 
 def _times(
-    problems: _Problems,
+    problems: Problems,
     prefix: str,
     zone: dt.tzinfo,
     now: dt.datetime,
@@ -688,7 +667,7 @@ def _times(
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def _capacity(problems: _Problems, field: str, value: int | None) -> int | None:
+def _capacity(problems: Problems, field: str, value: int | None) -> int | None:
     if value is None:
         problems.add(field, _("This field is required."), ActivityErrorCode.REQUIRED)
         return None
@@ -703,7 +682,7 @@ def _capacity(problems: _Problems, field: str, value: int | None) -> int | None:
     return value
 
 
-def _skills(problems: _Problems, field: str, skills: Sequence[Skill]) -> list[Skill]:
+def _skills(problems: Problems, field: str, skills: Sequence[Skill]) -> list[Skill]:
     unique = list({skill.pk: skill for skill in skills}.values())
     if len(unique) > MAX_REQUIRED_SKILLS:
         problems.add(
@@ -716,7 +695,7 @@ def _skills(problems: _Problems, field: str, skills: Sequence[Skill]) -> list[Sk
 
 
 def _clean_new_shift(
-    problems: _Problems, prefix: str, zone: dt.tzinfo, now: dt.datetime, spec: ShiftSpec
+    problems: Problems, prefix: str, zone: dt.tzinfo, now: dt.datetime, spec: ShiftSpec
 ) -> ShiftSpec:
     title = _text(problems, prefix + "title", spec.title, MAX_SHIFT_TITLE_LENGTH)
     times = _times(problems, prefix, zone, now, spec.starts_at, spec.ends_at)

@@ -13,9 +13,8 @@ the same transaction, so the ledger has an entry exactly when the attendance is 
 
 import datetime as dt
 import math
-from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +26,7 @@ from backend.attendance.error_codes import AttendanceErrorCode as Code
 from backend.attendance.models import Attendance, CheckMethod
 from backend.audit.services import record
 from backend.core.geo import haversine_km
+from backend.core.problems import refuse
 from backend.enrollments.models import Enrollment, EnrollmentStatus
 from backend.hours.services import record_attendance_hours
 
@@ -36,12 +36,6 @@ MAX_TOKEN_LENGTH = 256
 MAY_CHECK_IN = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.NO_SHOW)
 
 
-def _refuse(field: str | None, message: Any, code: Code) -> ValidationError:
-    if field is None:
-        return ValidationError(message, code=code.value)
-    return ValidationError({field: ValidationError(message, code=code.value)})
-
-
 def _grace(activity: Activity) -> dt.timedelta:
     return dt.timedelta(minutes=activity.check_in_grace_minutes)
 
@@ -49,7 +43,7 @@ def _grace(activity: Activity) -> dt.timedelta:
 def _check_in_window(shift: Shift, moment: dt.datetime, field: str | None) -> None:
     """Check-in is accepted from ``grace`` before the start until the end of the shift."""
     if not shift.starts_at - _grace(shift.activity) <= moment <= shift.ends_at:
-        raise _refuse(
+        raise refuse(
             field,
             _(
                 "Check-in for this shift opens %(minutes)s minutes before it starts "
@@ -62,7 +56,7 @@ def _check_in_window(shift: Shift, moment: dt.datetime, field: str | None) -> No
 
 def _check_out_window(shift: Shift, moment: dt.datetime, field: str | None) -> None:
     if moment > shift.ends_at + _grace(shift.activity):
-        raise _refuse(
+        raise refuse(
             field,
             _("Check-out for this shift closed %(minutes)s minutes after it ended.")
             % {"minutes": shift.activity.check_in_grace_minutes},
@@ -75,11 +69,11 @@ def _location(latitude: float | None, longitude: float | None) -> tuple[float, f
         return None
     if latitude is None or longitude is None:
         field = "latitude" if latitude is None else "longitude"
-        raise _refuse(field, _("Send both latitude and longitude."), Code.REQUIRED)
+        raise refuse(field, _("Send both latitude and longitude."), Code.REQUIRED)
     if not (math.isfinite(latitude) and -90 <= latitude <= 90):
-        raise _refuse("latitude", _("Latitude must be between -90 and 90."), Code.INVALID)
+        raise refuse("latitude", _("Latitude must be between -90 and 90."), Code.INVALID)
     if not (math.isfinite(longitude) and -180 <= longitude <= 180):
-        raise _refuse("longitude", _("Longitude must be between -180 and 180."), Code.INVALID)
+        raise refuse("longitude", _("Longitude must be between -180 and 180."), Code.INVALID)
     return latitude, longitude
 
 
@@ -90,14 +84,14 @@ def _check_distance(activity: Activity, location: tuple[float, float] | None) ->
     if activity.check_in_radius_m is None or point is None:
         return
     if location is None:
-        raise _refuse(
+        raise refuse(
             "latitude",
             _("This activity checks where you are: allow the app to use your location."),
             Code.LOCATION_REQUIRED,
         )
     metres = haversine_km(point.latitude, point.longitude, *location) * 1000
     if metres > activity.check_in_radius_m:
-        raise _refuse(
+        raise refuse(
             None,
             _("You are %(distance)d m from %(place)s; come within %(radius)d m.")
             % {"distance": metres, "place": point.name, "radius": activity.check_in_radius_m},
@@ -112,7 +106,7 @@ def _shift(shift_id: int) -> Shift:
         .first()
     )
     if shift is None:
-        raise _refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
+        raise refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
     _ensure_running(shift.activity)
     return shift
 
@@ -121,7 +115,7 @@ def _ensure_running(activity: Activity) -> None:
     """Attendance exists only for activities that take place: not for drafts or cancelled
     ones (their sign-ups stay, but nobody serves)."""
     if activity.status not in (ActivityStatus.PUBLISHED, ActivityStatus.COMPLETED):
-        raise _refuse(None, _("This activity is not taking place."), Code.ACTIVITY_NOT_RUNNING)
+        raise refuse(None, _("This activity is not taking place."), Code.ACTIVITY_NOT_RUNNING)
 
 
 def _own_enrollment(user: User, shift: Shift) -> Enrollment | None:
@@ -200,7 +194,7 @@ def check_in_with_token(
     location = _location(latitude, longitude)
     enrollment = _own_enrollment(user, shift)
     if enrollment is None:
-        raise _refuse(
+        raise refuse(
             "shift_id", _("You have no confirmed place on this shift."), Code.NOT_CONFIRMED
         )
     expired = False
@@ -211,11 +205,11 @@ def check_in_with_token(
     except tokens.TokenExpired:
         expired = True
     except tokens.TokenForAnotherShift:
-        raise _refuse(
+        raise refuse(
             "token", _("This code is for another shift."), Code.TOKEN_FOR_ANOTHER_SHIFT
         ) from None
     except tokens.CheckInTokenError:
-        raise _refuse(
+        raise refuse(
             "token", _("This is not a check-in code of Linli."), Code.TOKEN_INVALID
         ) from None
     with transaction.atomic():
@@ -223,16 +217,16 @@ def check_in_with_token(
         existing = _attendance_of(locked)
         if existing is not None:
             if existing.checked_out_at is not None:
-                raise _refuse(
+                raise refuse(
                     None, _("You have already checked out of this shift."), Code.ALREADY_CHECKED_OUT
                 )
             return existing
         if expired:
-            raise _refuse(
+            raise refuse(
                 "token", _("This code has expired: scan the current one."), Code.TOKEN_EXPIRED
             )
         if locked.status not in MAY_CHECK_IN:
-            raise _refuse(
+            raise refuse(
                 "shift_id", _("You have no confirmed place on this shift."), Code.NOT_CONFIRMED
             )
         _check_in_window(shift, now, None)
@@ -257,7 +251,7 @@ def check_out(
     enrollment = _own_enrollment(user, shift)
     attendance = None if enrollment is None else _attendance_of(enrollment)
     if enrollment is None or attendance is None:
-        raise _refuse("shift_id", _("You have not checked in to this shift."), Code.NOT_CHECKED_IN)
+        raise refuse("shift_id", _("You have not checked in to this shift."), Code.NOT_CHECKED_IN)
     if attendance.checked_out_at is not None:
         return attendance
     _check_out_window(shift, now, None)
@@ -281,7 +275,7 @@ def _managed_enrollment(actor: User, enrollment_id: int) -> Enrollment:
         .first()
     )
     if enrollment is None:
-        raise _refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
+        raise refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
     if not actor.has_perm("activities.change_activity", enrollment.shift.activity):
         raise PermissionDenied(_("You do not run this activity."))
     return enrollment
@@ -291,9 +285,9 @@ def _moment(at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     if at is None:
         return now
     if timezone.is_naive(at):
-        raise _refuse("at", _("Give the time with its time zone."), Code.INVALID)
+        raise refuse("at", _("Give the time with its time zone."), Code.INVALID)
     if at > now:
-        raise _refuse("at", _("This time has not come yet."), Code.INVALID)
+        raise refuse("at", _("This time has not come yet."), Code.INVALID)
     return at
 
 
@@ -317,14 +311,14 @@ def manual_check_in(
         if existing is not None:
             if at is None or existing.checked_in_at == moment:
                 return existing
-            raise _refuse(
+            raise refuse(
                 "enrollment_id",
                 _("This volunteer checked in at %(time)s already.")
                 % {"time": timezone.localtime(existing.checked_in_at, shift.activity.zone)},
                 Code.ALREADY_CHECKED_IN,
             )
         if locked.status not in MAY_CHECK_IN:
-            raise _refuse("enrollment_id", _("This sign-up is not confirmed."), Code.NOT_CONFIRMED)
+            raise refuse("enrollment_id", _("This sign-up is not confirmed."), Code.NOT_CONFIRMED)
         _check_in_window(shift, moment, "at" if at is not None else None)
         before = locked.status
         attendance = _start(locked, moment, CheckMethod.MANUAL, recorded_by=actor)
@@ -356,20 +350,20 @@ def manual_check_out(
         locked = _lock(enrollment.pk)
         attendance = _attendance_of(locked)
         if attendance is None:
-            raise _refuse(
+            raise refuse(
                 "enrollment_id", _("This volunteer has not checked in."), Code.NOT_CHECKED_IN
             )
         if attendance.checked_out_at is not None:
             if at is None or attendance.checked_out_at == moment:
                 return attendance
-            raise _refuse(
+            raise refuse(
                 "enrollment_id",
                 _("This volunteer is checked out already; correct the hours instead."),
                 Code.ALREADY_CHECKED_OUT,
             )
         field = "at" if at is not None else None
         if moment < attendance.checked_in_at:
-            raise _refuse(field, _("Check-out cannot come before check-in."), Code.INVALID)
+            raise refuse(field, _("Check-out cannot come before check-in."), Code.INVALID)
         _check_out_window(shift, moment, field)
         _finish(attendance, moment, CheckMethod.MANUAL, actor)
         record(
@@ -390,17 +384,17 @@ def mark_no_show(actor: User, enrollment_id: int, *, now: dt.datetime | None = N
     shift = enrollment.shift
     _ensure_running(shift.activity)
     if shift.starts_at > now:
-        raise _refuse("enrollment_id", _("The shift has not started yet."), Code.SHIFT_NOT_STARTED)
+        raise refuse("enrollment_id", _("The shift has not started yet."), Code.SHIFT_NOT_STARTED)
     with transaction.atomic():
         locked = _lock(enrollment.pk)
         if locked.status == EnrollmentStatus.NO_SHOW:
             return locked
         if locked.status == EnrollmentStatus.ATTENDED:
-            raise _refuse(
+            raise refuse(
                 "enrollment_id", _("This volunteer has checked in."), Code.ALREADY_CHECKED_IN
             )
         if locked.status != EnrollmentStatus.CONFIRMED:
-            raise _refuse("enrollment_id", _("This sign-up is not confirmed."), Code.NOT_CONFIRMED)
+            raise refuse("enrollment_id", _("This sign-up is not confirmed."), Code.NOT_CONFIRMED)
         locked.status = EnrollmentStatus.NO_SHOW
         locked.save(update_fields=["status", "status_changed_at"])
         record(

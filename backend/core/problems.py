@@ -15,9 +15,12 @@ class Problems:
     def __init__(self) -> None:
         self.by_field: dict[str, list[ValidationError]] = {}
 
-    def add(self, field: str | None, message: Any, code: StrEnum | str) -> None:
+    def add(self, field: str | None, message: Any, code: StrEnum | str, **params: Any) -> None:
+        """``params`` fill the message's placeholders when it is shown (translated)."""
         key = field or NON_FIELD_ERRORS
-        self.by_field.setdefault(key, []).append(ValidationError(message, code=str(code)))
+        self.by_field.setdefault(key, []).append(
+            ValidationError(message, code=str(code), params=params or None)
+        )
 
     def absorb(self, field: str | None, error: ValidationError) -> None:
         """Add the errors of a validator that raised, under ``field`` unless they name one."""
@@ -32,6 +35,9 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.by_field)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_field.values()))
 
     def raise_if_any(self) -> None:
         if self.by_field:

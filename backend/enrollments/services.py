@@ -8,7 +8,6 @@ a freed place goes to exactly one person. Different shifts do not wait for each 
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.activities.models import ActivityStatus, Shift
+from backend.core.problems import refuse
 from backend.enrollments.error_codes import EnrollmentErrorCode as Code
 from backend.enrollments.models import ACTIVE_STATUSES, Enrollment, EnrollmentStatus
 from backend.organizations.models import Membership
@@ -32,31 +32,25 @@ class SignUp:
     replayed: bool  # True when a retry found the first request's result
 
 
-def _refuse(field: str | None, message: Any, code: Code) -> ValidationError:
-    if field is None:
-        return ValidationError(message, code=code.value)
-    return ValidationError({field: ValidationError(message, code=code.value)})
-
-
 def _check_may_enroll(volunteer: VolunteerProfile, shift: Shift, now: dt.datetime) -> None:
     """Everything that does not depend on the roster: checked before the shift lock, so
     the lock is held only for the decision itself."""
     activity = shift.activity
     if volunteer.is_suspended:
-        raise _refuse(None, _("Your volunteer account is suspended."), Code.VOLUNTEER_SUSPENDED)
+        raise refuse(None, _("Your volunteer account is suspended."), Code.VOLUNTEER_SUSPENDED)
     if activity.status != ActivityStatus.PUBLISHED:
-        raise _refuse(
+        raise refuse(
             "shift_id", _("This activity is not open for sign-up."), Code.ACTIVITY_NOT_PUBLISHED
         )
     if shift.starts_at <= now:
-        raise _refuse("shift_id", _("This shift has already started."), Code.SHIFT_STARTED)
+        raise refuse("shift_id", _("This shift has already started."), Code.SHIFT_STARTED)
     if (
         activity.members_only
         and not Membership.objects.filter(
             user_id=volunteer.user_id, organization_id=activity.organizer_id, is_active=True
         ).exists()
     ):
-        raise _refuse(
+        raise refuse(
             "shift_id",
             _("Only members of %(organization)s may sign up.")
             % {"organization": activity.organizer.name},
@@ -65,7 +59,7 @@ def _check_may_enroll(volunteer: VolunteerProfile, shift: Shift, now: dt.datetim
     missing = shift.required_skills.exclude(pk__in=volunteer.skills.values("pk"))
     if missing.exists():
         names = ", ".join(str(skill) for skill in missing)
-        raise _refuse(
+        raise refuse(
             "shift_id",
             _("This shift needs skills you have not stated: %(skills)s.") % {"skills": names},
             Code.MISSING_SKILL,
@@ -83,7 +77,7 @@ def _check_may_enroll(volunteer: VolunteerProfile, shift: Shift, now: dt.datetim
         .first()
     )
     if overlapping is not None:
-        raise _refuse(
+        raise refuse(
             "shift_id",
             _("You already have a shift at that time: %(other)s.")
             % {"other": overlapping.shift.activity.title},
@@ -92,9 +86,7 @@ def _check_may_enroll(volunteer: VolunteerProfile, shift: Shift, now: dt.datetim
 
 
 def _already_enrolled() -> ValidationError:
-    return _refuse(
-        "shift_id", _("You are already signed up for this shift."), Code.ALREADY_ENROLLED
-    )
+    return refuse("shift_id", _("You are already signed up for this shift."), Code.ALREADY_ENROLLED)
 
 
 def _replay(volunteer: VolunteerProfile, key: str, shift_id: int) -> SignUp | None:
@@ -102,7 +94,7 @@ def _replay(volunteer: VolunteerProfile, key: str, shift_id: int) -> SignUp | No
     if earlier is None:
         return None
     if earlier.shift_id != shift_id:
-        raise _refuse(
+        raise refuse(
             "idempotency_key", _("This request key was used for another shift."), Code.KEY_REUSED
         )
     return SignUp(earlier, replayed=True)
@@ -114,17 +106,17 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
     and changes nothing."""
     key = idempotency_key.strip()
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise _refuse(
+        raise refuse(
             "idempotency_key", _("Give a request key of 1 to 64 characters."), Code.INVALID
         )
     volunteer = VolunteerProfile.objects.filter(user=user).first()
     if volunteer is None:
-        raise _refuse(None, _("Register as a volunteer first."), Code.NOT_REGISTERED)
+        raise refuse(None, _("Register as a volunteer first."), Code.NOT_REGISTERED)
     # No look-up of the key first: a retry fails the checks below (or the unique
     # constraints) and is answered from the first attempt there — one query less per sign-up.
     shift = Shift.objects.select_related("activity__organizer").filter(pk=shift_id).first()
     if shift is None:
-        raise _refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
+        raise refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
     try:
         _check_may_enroll(volunteer, shift, timezone.now())
     except ValidationError:
@@ -141,7 +133,7 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
                 .get(pk=shift_id)
             )
             if locked.starts_at <= timezone.now():
-                raise _refuse("shift_id", _("This shift has already started."), Code.SHIFT_STARTED)
+                raise refuse("shift_id", _("This shift has already started."), Code.SHIFT_STARTED)
             if shift.activity.requires_approval:
                 status = EnrollmentStatus.PENDING
             elif locked.confirmed_count < locked.capacity:
@@ -246,7 +238,7 @@ def cancel(
             .first()
         )
         if enrollment is None or (not by_coordinator and enrollment.volunteer.user_id != actor.pk):
-            raise _refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
+            raise refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
         shift = (
             Shift.objects.select_for_update(of=("self",))
             .select_related("activity")
@@ -254,9 +246,9 @@ def cancel(
         )
         enrollment.refresh_from_db()
         if enrollment.status not in ACTIVE_STATUSES:
-            raise _refuse("enrollment_id", _("This sign-up is no longer active."), Code.NOT_ACTIVE)
+            raise refuse("enrollment_id", _("This sign-up is no longer active."), Code.NOT_ACTIVE)
         if shift.starts_at <= now and not by_coordinator:
-            raise _refuse(
+            raise refuse(
                 "enrollment_id",
                 _("The shift has started; ask the coordinator."),
                 Code.SHIFT_STARTED,
@@ -280,11 +272,11 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
     with transaction.atomic():
         enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
         if enrollment is None:
-            raise _refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
+            raise refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
         shift = Shift.objects.select_for_update(of=("self",)).get(pk=enrollment.shift_id)
         enrollment.refresh_from_db()
         if enrollment.status != EnrollmentStatus.PENDING:
-            raise _refuse(
+            raise refuse(
                 "enrollment_id", _("This sign-up is not waiting for a decision."), Code.NOT_PENDING
             )
         if approve:

@@ -7,9 +7,8 @@ such edits too.
 """
 
 import datetime as dt
-from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -17,18 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.attendance.models import Attendance
+from backend.core.problems import refuse
 from backend.hours.error_codes import HoursErrorCode as Code
 from backend.hours.models import EntryKind, ServiceHoursEntry
 
 MAX_VERIFY_BATCH = 200
 MAX_CORRECTION_MINUTES = 7 * 24 * 60
 MAX_REASON_LENGTH = 500
-
-
-def _refuse(field: str | None, message: Any, code: Code) -> ValidationError:
-    if field is None:
-        return ValidationError(message, code=code.value)
-    return ValidationError({field: ValidationError(message, code=code.value)})
 
 
 def attended_minutes(
@@ -65,7 +59,7 @@ def record_attendance_hours(attendance: Attendance, actor: User | None) -> Servi
     if existing is not None:
         return existing
     if attendance.checked_out_at is None:
-        raise _refuse(
+        raise refuse(
             None,
             _("Hours are recorded once the volunteer has checked out."),
             Code.ATTENDANCE_OPEN,
@@ -108,9 +102,9 @@ def verify_entries(actor: User, entry_ids: list[int]) -> list[ServiceHoursEntry]
     not manage, one already verified or the actor's own hours changes nothing."""
     ids = sorted(set(entry_ids))
     if not ids:
-        raise _refuse("entry_ids", _("Choose the entries to verify."), Code.REQUIRED)
+        raise refuse("entry_ids", _("Choose the entries to verify."), Code.REQUIRED)
     if len(ids) > MAX_VERIFY_BATCH:
-        raise _refuse(
+        raise refuse(
             "entry_ids",
             _("Verify at most %(limit)d entries at a time.") % {"limit": MAX_VERIFY_BATCH},
             Code.TOO_MANY,
@@ -118,13 +112,13 @@ def verify_entries(actor: User, entry_ids: list[int]) -> list[ServiceHoursEntry]
     with transaction.atomic():
         entries = _entries_for_update(ids)
         if len(entries) != len(ids):
-            raise _refuse("entry_ids", _("No service-hours entry has this ID."), Code.NOT_FOUND)
+            raise refuse("entry_ids", _("No service-hours entry has this ID."), Code.NOT_FOUND)
         if not all(actor.has_perm("hours.verify_entry", entry) for entry in entries):
             raise PermissionDenied(_("You do not run the activities of these hours."))
         if any(entry.volunteer.user_id == actor.pk for entry in entries):
             raise PermissionDenied(_("Someone else must verify your own hours."))
         if any(entry.verified_at is not None for entry in entries):
-            raise _refuse(
+            raise refuse(
                 "entry_ids", _("Some of these hours are verified already."), Code.ALREADY_VERIFIED
             )
         now = timezone.now()
@@ -144,11 +138,11 @@ def correct_entry(actor: User, entry_id: int, minutes_delta: int, reason: str) -
     with transaction.atomic():
         entry = next(iter(_entries_for_update([entry_id])), None)
         if entry is None:
-            raise _refuse("entry_id", _("No service-hours entry has this ID."), Code.NOT_FOUND)
+            raise refuse("entry_id", _("No service-hours entry has this ID."), Code.NOT_FOUND)
         if not actor.has_perm("hours.correct_entry", entry):
             raise PermissionDenied(_("You do not run the activity of these hours."))
         if entry.kind != EntryKind.ATTENDANCE:
-            raise _refuse(
+            raise refuse(
                 "entry_id",
                 _("Correct the attendance entry itself, not a correction."),
                 Code.NOT_ATTENDANCE_ENTRY,
@@ -156,15 +150,15 @@ def correct_entry(actor: User, entry_id: int, minutes_delta: int, reason: str) -
         if entry.volunteer.user_id == actor.pk:
             raise PermissionDenied(_("Someone else must correct your own hours."))
         if not reason:
-            raise _refuse("reason", _("Say why the hours are corrected."), Code.REASON_REQUIRED)
+            raise refuse("reason", _("Say why the hours are corrected."), Code.REASON_REQUIRED)
         if len(reason) > MAX_REASON_LENGTH:
-            raise _refuse(
+            raise refuse(
                 "reason",
                 _("Keep the reason under %(limit)d characters.") % {"limit": MAX_REASON_LENGTH},
                 Code.INVALID,
             )
         if minutes_delta == 0 or abs(minutes_delta) > MAX_CORRECTION_MINUTES:
-            raise _refuse(
+            raise refuse(
                 "minutes",
                 _("A correction changes the hours by 1 to %(limit)d minutes.")
                 % {"limit": MAX_CORRECTION_MINUTES},
@@ -172,7 +166,7 @@ def correct_entry(actor: User, entry_id: int, minutes_delta: int, reason: str) -
             )
         corrected = entry.corrections.aggregate(total=Sum("minutes"))["total"] or 0
         if entry.minutes + corrected + minutes_delta < 0:
-            raise _refuse(
+            raise refuse(
                 "minutes",
                 _("This would leave %(net)d minutes: hours cannot go below zero.")
                 % {"net": entry.minutes + corrected + minutes_delta},

@@ -24,7 +24,7 @@ from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import Skill
 from schema.activities.types import ActivityType, ShiftType, visible_activities
 from schema.core.enums import ActivityKindEnum
-from schema.core.ids import pks_from_global_ids
+from schema.core.ids import get_by_global_id, get_optional, pks_from_global_ids
 from schema.core.mutations import BaseMutation
 from schema.core.scope import current_user
 
@@ -93,20 +93,6 @@ def _not_found(field: str, type_name: str) -> ValidationError:
     )
 
 
-def _one(queryset: QuerySet[Any], global_id: str, type_name: str, field: str) -> Any:
-    [pk] = pks_from_global_ids([global_id], type_name, field)
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise _not_found(field, type_name)
-    return found
-
-
-def _optional(
-    data: dict[str, Any], key: str, queryset: QuerySet[Any], type_name: str, field: str
-) -> Model | None:
-    return None if data.get(key) is None else _one(queryset, data[key], type_name, field)
-
-
 def _skills(global_ids: list[str] | None, field: str) -> list[Skill]:
     # One more than allowed, so that the service answers "too many" without decoding
     # thousands of IDs.
@@ -121,12 +107,12 @@ def _skills(global_ids: list[str] | None, field: str) -> list[Skill]:
 
 def _activity(info: GraphQLResolveInfo, global_id: str, field: str) -> Activity:
     queryset = Activity.objects.select_related("organizer__region", "region")
-    return _one(visible_activities(queryset, info), global_id, "Activity", field)
+    return get_by_global_id(visible_activities(queryset, info), global_id, "Activity", field)
 
 
 def _shift(info: GraphQLResolveInfo, global_id: str) -> Shift:
     queryset = Shift.objects.select_related("activity__organizer__region", "activity__region")
-    return _one(ShiftType.visible_queryset(queryset, info), global_id, "Shift", "id")
+    return get_by_global_id(ShiftType.visible_queryset(queryset, info), global_id, "Shift", "id")
 
 
 def _require(info: GraphQLResolveInfo, permission: str, target: Model) -> None:
@@ -157,7 +143,7 @@ def _place(data: dict[str, Any]) -> dict[str, Any]:
         ("category", ServiceCategory.objects.all(), "ServiceCategory"),
     )
     return {
-        key: _optional(data, key, queryset, type_name, key)
+        key: get_optional(queryset, data.get(key), type_name, key)
         for key, queryset, type_name in lookups
         if key in data
     }
@@ -183,7 +169,7 @@ class CreateActivity(BaseMutation):
     def perform_mutation(
         cls, root: Any, info: GraphQLResolveInfo, input: dict[str, Any]
     ) -> "CreateActivity":
-        organizer = _one(
+        organizer = get_by_global_id(
             Organization.objects.filter(is_active=True).select_related("region"),
             input["organizer"],
             "Organization",

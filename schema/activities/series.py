@@ -16,9 +16,10 @@ from backend.activities import recurrence, services
 from backend.activities.error_codes import ActivityErrorCode
 from backend.activities.models import ActivitySeries, SeriesStatus
 from backend.organizations.models import Organization
-from schema.activities.mutations import _one, _place, _require, _skills
+from schema.activities.mutations import _place, _require, _skills
 from schema.activities.types import ActivityType
 from schema.core.enums import ActivityKindEnum
+from schema.core.ids import get_by_global_id
 from schema.core.mutations import BaseMutation
 from schema.core.optimizer import OptimizerHints
 from schema.core.scope import current_user
@@ -162,7 +163,7 @@ SETTING_KEYS = (
 
 def _series(info: GraphQLResolveInfo, global_id: str) -> ActivitySeries:
     queryset: QuerySet[Any] = ActivitySeries.objects.select_related("organizer__region", "region")
-    return _one(queryset, global_id, "ActivitySeries", "id")
+    return get_by_global_id(queryset, global_id, "ActivitySeries", "id")
 
 
 def _templates(templates: list[dict[str, Any]] | None) -> list[recurrence.ShiftTemplate]:
@@ -198,7 +199,7 @@ class CreateActivitySeries(BaseMutation):
     def perform_mutation(
         cls, root: Any, info: GraphQLResolveInfo, input: dict[str, Any]
     ) -> "CreateActivitySeries":
-        organizer = _one(
+        organizer = get_by_global_id(
             Organization.objects.filter(is_active=True).select_related("region"),
             input["organizer"],
             "Organization",
