@@ -24,6 +24,18 @@ from backend.organizations.models import Membership
 from backend.volunteers.models import VolunteerProfile
 
 MAX_KEY_LENGTH = 64
+SHIFT_FIELDS_FOR_SIGN_UP = (
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "confirmed_count",
+    "activity",
+    "activity__organizer",
+    "activity__status",
+    "activity__members_only",
+    "activity__requires_approval",
+    "activity__organizer__name",
+)
 
 
 @dataclass(frozen=True)
@@ -73,14 +85,13 @@ def _check_may_enroll(volunteer: VolunteerProfile, shift: Shift, now: dt.datetim
             shift__starts_at__lt=shift.ends_at,
             shift__ends_at__gt=shift.starts_at,
         )
-        .select_related("shift__activity")
+        .values_list("shift__activity__title", flat=True)
         .first()
     )
     if overlapping is not None:
         raise refuse(
             "shift_id",
-            _("You already have a shift at that time: %(other)s.")
-            % {"other": overlapping.shift.activity.title},
+            _("You already have a shift at that time: %(other)s.") % {"other": overlapping},
             Code.OVERLAPPING_SHIFT,
         )
 
@@ -109,12 +120,18 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
         raise refuse(
             "idempotency_key", _("Give a request key of 1 to 64 characters."), Code.INVALID
         )
-    volunteer = VolunteerProfile.objects.filter(user=user).first()
+    # Sign-up is the hot path: read only the columns the checks use.
+    volunteer = VolunteerProfile.objects.only("user_id", "is_suspended").filter(user=user).first()
     if volunteer is None:
         raise refuse(None, _("Register as a volunteer first."), Code.NOT_REGISTERED)
     # No look-up of the key first: a retry fails the checks below (or the unique
     # constraints) and is answered from the first attempt there — one query less per sign-up.
-    shift = Shift.objects.select_related("activity__organizer").filter(pk=shift_id).first()
+    shift = (
+        Shift.objects.select_related("activity__organizer")
+        .only(*SHIFT_FIELDS_FOR_SIGN_UP)
+        .filter(pk=shift_id)
+        .first()
+    )
     if shift is None:
         raise refuse("shift_id", _("No such shift."), Code.NOT_FOUND)
     try:
