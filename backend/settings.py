@@ -16,6 +16,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from backend.queues import ROUTES as QUEUE_ROUTES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
     "backend.enrollments",
     "backend.attendance",
     "backend.hours",
+    "notifications",
     "backend.demo",
     "rules.apps.AutodiscoverRulesConfig",
 ]
@@ -202,11 +205,35 @@ if CELERY_BROKER_URL == "filesystem://":
         "polling_interval": 0.5,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Queues are listed in backend/queues.py; tasks name theirs. Workers consume all of them in
+# the embedded default (deploy/Procfile.embedded).
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = QUEUE_ROUTES
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Push notifications (notifications/transports.py) ---------------------------------------
+# "local" writes pushes to the log (embedded default); "fcm" sends through firebase-admin.
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")
+FCM_CREDENTIALS_JSON = env.str("FCM_CREDENTIALS_JSON", default="")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+# Another server speaking the FCM v1 API (the local stub: python -m notifications.stub_server).
+FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="")
+PUSH_TRANSPORT = env.str(
+    "PUSH_TRANSPORT",
+    default="fcm" if (FCM_CREDENTIALS_FILE or FCM_CREDENTIALS_JSON) else "local",
+)
+if PUSH_TRANSPORT not in ("local", "fcm"):
+    raise ImproperlyConfigured(f"PUSH_TRANSPORT must be 'local' or 'fcm', not {PUSH_TRANSPORT!r}")
+if PUSH_TRANSPORT == "fcm" and not (FCM_CREDENTIALS_FILE or FCM_CREDENTIALS_JSON):
+    raise ImproperlyConfigured(
+        "PUSH_TRANSPORT=fcm needs FCM_CREDENTIALS_FILE or FCM_CREDENTIALS_JSON"
+    )
+# Coordinators' notices: "<calls>/<seconds>" windows per sender (backend/accounts/ratelimit.py).
+BROADCAST_RATE_PER_SENDER = env.str("BROADCAST_RATE_PER_SENDER", default="5/3600,20/86400")
 
 # --- Internationalization and time -----------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -271,6 +298,12 @@ LOGGING = {
 # where operators can see and change them in the admin.
 _COMPLETE_ACTIVITIES_EVERY = env.float("COMPLETE_ACTIVITIES_EVERY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
+    "push-due-notifications": {
+        # Held pushes whose quiet hours ended, retries that came due, a dead worker's batch.
+        "task": "notifications.push_due",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55.0},
+    },
     "generate-series-occurrences": {
         "task": "activities.generate_series_occurrences",
         "schedule": 3600.0,

@@ -1,0 +1,205 @@
+"""A coordinator's notice to many people: an activity's roster, an organization's members,
+or the volunteers serving a community.
+
+Why one notification per person rather than an FCM topic per community: every recipient
+gets the notice in their inbox (the record an elderly volunteer's family can look at),
+their quiet hours and preferences are respected, and each push has a delivery record. A
+topic message would reach everyone at the same moment in one language, with no record of
+who got it, and subscribing devices to topics costs one API call per thousand devices on
+every sign-in, move and sign-out. The fan-out streams recipients in chunks, so memory does
+not grow with the audience (see bench/push_fanout.py for what it costs).
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts import ratelimit
+from backend.accounts.models import User
+from backend.activities.models import Activity, ActivityStatus
+from backend.audit.services import record
+from backend.core.after_commit import enqueue_after_commit
+from backend.core.fields import clean_text
+from backend.core.problems import Problems, refuse
+from backend.enrollments.models import ACTIVE_STATUSES, Enrollment
+from backend.organizations.models import Membership, Organization
+from backend.regions.models import Region
+from backend.volunteers.models import VolunteerProfile
+from notifications.error_codes import NotificationErrorCode as Code
+from notifications.kinds import NotificationKind
+from notifications.models import Broadcast, BroadcastAudience, BroadcastStatus, Notification
+from notifications.services import RECIPIENT_CHUNK, Message, notify
+
+MAX_TITLE = 100
+MAX_BODY = 1000
+
+Target = Activity | Organization | Region
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def send_broadcast(
+    sender: User,
+    target: Target,
+    title: str,
+    body: str,
+    idempotency_key: str,
+    urgent: bool = False,
+) -> tuple[Broadcast, bool]:
+    """Queue a notice to ``target``'s people; (broadcast, replayed). The caller has checked
+    that ``sender`` may address the target (``notifications.broadcast`` rule).
+
+    A retry with the same ``idempotency_key`` returns the first broadcast and sends nothing
+    again; fresh broadcasts are rate-limited per sender (``BROADCAST_RATE_PER_SENDER``).
+    """
+    key = (idempotency_key or "").strip()
+    problems = Problems()
+    if not key or len(key) > 64:
+        problems.add(
+            "idempotency_key", _("Give a request key of 1 to 64 characters."), Code.INVALID
+        )
+    title = clean_text(problems, "title", title, required=True, limit=MAX_TITLE)
+    body = clean_text(problems, "body", body, required=True, limit=MAX_BODY)
+    problems.raise_if_any()
+    earlier = Broadcast.objects.filter(sender=sender, idempotency_key=key).first()
+    if earlier is not None:
+        if _target_of(earlier) != target or earlier.title != title or earlier.body != body:
+            raise refuse(
+                "idempotency_key",
+                _("This request key was used for another notice."),
+                Code.KEY_REUSED,
+            )
+        return earlier, True
+    if isinstance(target, Activity) and target.status not in (
+        ActivityStatus.PUBLISHED,
+        ActivityStatus.COMPLETED,
+    ):
+        raise refuse(
+            None,
+            _("Notices go to people signed up for a published activity."),
+            Code.AUDIENCE_CLOSED,
+        )
+    wait = ratelimit.hit("broadcast", str(sender.pk), settings.BROADCAST_RATE_PER_SENDER)
+    if wait:
+        raise RateLimited(wait)
+    audience = _audience_of(target)
+    try:
+        with transaction.atomic():
+            broadcast = Broadcast.objects.create(
+                sender=sender,
+                audience=audience,
+                title=title,
+                body=body,
+                urgent=urgent,
+                idempotency_key=key,
+                **{audience: target},
+            )
+            record(
+                sender,
+                "notification.broadcast",
+                broadcast,
+                _region_of(target),
+                {"audience": [None, audience], "target": [None, target.pk]},
+            )
+            from notifications.tasks import fan_out_broadcast
+
+            enqueue_after_commit(fan_out_broadcast, broadcast.pk)
+    except IntegrityError:
+        # The same request arrived twice at once; the first one won.
+        return Broadcast.objects.get(sender=sender, idempotency_key=key), True
+    return broadcast, False
+
+
+def _audience_of(target: Target) -> str:
+    if isinstance(target, Activity):
+        return BroadcastAudience.ACTIVITY
+    if isinstance(target, Organization):
+        return BroadcastAudience.ORGANIZATION
+    return BroadcastAudience.COMMUNITY
+
+
+def _target_of(broadcast: Broadcast) -> Target | None:
+    return broadcast.activity or broadcast.organization or broadcast.region
+
+
+def _region_of(target: Target) -> Region | None:
+    if isinstance(target, Region):
+        return target
+    return target.region
+
+
+def recipients(broadcast: Broadcast) -> QuerySet[Any]:
+    """User ids of the audience, ascending (so a resumed fan-out can continue from one)."""
+    ids: QuerySet[Any]
+    if broadcast.audience == BroadcastAudience.ACTIVITY:
+        ids = Enrollment.objects.filter(
+            shift__activity_id=broadcast.activity_id, status__in=ACTIVE_STATUSES
+        ).values_list("volunteer__user_id", flat=True)
+    elif broadcast.audience == BroadcastAudience.ORGANIZATION:
+        ids = Membership.objects.filter(
+            organization_id=broadcast.organization_id, is_active=True
+        ).values_list("user_id", flat=True)
+    else:
+        assert broadcast.region is not None
+        ids = VolunteerProfile.objects.filter(
+            regions_served__path__startswith=broadcast.region.path
+        ).values_list("user_id", flat=True)
+    return ids.distinct().order_by(_id_field(broadcast))
+
+
+def _chunks_after(broadcast: Broadcast, start_after: int) -> Iterator[list[int]]:
+    """Keyset pages of recipient ids: each page is one short query, memory stays flat."""
+    last = start_after
+    while True:
+        after = {f"{_id_field(broadcast)}__gt": last}
+        page = list(recipients(broadcast).filter(**after)[:RECIPIENT_CHUNK])
+        if not page:
+            return
+        yield page
+        last = page[-1]
+
+
+def _id_field(broadcast: Broadcast) -> str:
+    if broadcast.audience == BroadcastAudience.ACTIVITY:
+        return "volunteer__user_id"
+    return "user_id"
+
+
+def fan_out(broadcast_id: int, now: dt.datetime | None = None) -> int:
+    """Create the broadcast's notifications, chunk by chunk, each chunk committed on its own
+    (a crash resumes after the last recipient already notified). Returns how many exist."""
+    broadcast = Broadcast.objects.select_related("region").filter(pk=broadcast_id).first()
+    if broadcast is None or broadcast.status == BroadcastStatus.DONE:
+        return 0
+    Broadcast.objects.filter(pk=broadcast_id).update(status=BroadcastStatus.SENDING)
+    already = (
+        Notification.objects.filter(broadcast=broadcast)
+        .order_by("-recipient_id")
+        .values_list("recipient_id", flat=True)
+        .first()
+    )
+    message = Message(
+        kind=NotificationKind.BROADCAST,
+        title=broadcast.title,
+        body=broadcast.body,
+        urgent=broadcast.urgent,
+        data={"screen": "broadcast", "broadcastId": str(broadcast.pk)},
+    )
+    for chunk in _chunks_after(broadcast, already or 0):
+        with transaction.atomic():
+            notify(chunk, message, broadcast=broadcast, now=now)
+    total = Notification.objects.filter(broadcast=broadcast).count()
+    Broadcast.objects.filter(pk=broadcast_id).update(
+        status=BroadcastStatus.DONE, recipient_count=total, completed_at=timezone.now()
+    )
+    return total

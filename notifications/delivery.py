@@ -1,0 +1,328 @@
+"""Moving pushes from rows to devices, one claimed batch at a time.
+
+1. ``dispatch_due``: notifications whose push is due (queued, or held for quiet hours that
+   have ended) get one ``Delivery`` per active device of their recipient.
+2. ``send_batch``: up to ``BATCH_SIZE`` due deliveries are claimed (SENDING, with a claim id)
+   in a short transaction of their own, sent in one ``send_each`` call, and settled.
+
+The claim is what makes a crash harmless: a batch that was settled is never claimed again,
+a batch never claimed is sent by the next run, and only the one batch in flight when a
+worker died is sent again — after ``STALE_CLAIM`` — carrying the same tag, so the phone
+replaces the first copy instead of showing two.
+"""
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.models import Delivery, DeliveryStatus, Device, Notification, PushState
+from notifications.transports import (
+    BATCH_SIZE,
+    MAX_TIME_TO_LIVE,
+    Outcome,
+    PushMessage,
+    PushResult,
+    get_transport,
+)
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_CHUNK = 1_000  # notifications turned into deliveries per transaction
+MAX_ATTEMPTS = 6  # then FAILED: about an hour of backoff in all
+STALE_CLAIM = dt.timedelta(minutes=5)  # longer than a batch can take (see the task limits)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min, 8 min … with ±20 % jitter so retries do not stampede."""
+    seconds = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def _locked_for_claim(queryset):  # type: ignore[no-untyped-def]
+    """Rows another worker is claiming right now are skipped, not waited for (PostgreSQL);
+    SQLite has one writer at a time anyway."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def dispatch_due(now: dt.datetime | None = None, limit: int = DISPATCH_CHUNK) -> int:
+    """Create the deliveries of up to ``limit`` due notifications; returns how many
+    notifications were dispatched (0: nothing is due)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = _locked_for_claim(
+            Notification.objects.filter(
+                push_state__in=[PushState.QUEUED, PushState.HELD], push_after__lte=now
+            ).order_by("push_after", "id")
+        ).values_list("id", "recipient_id", "push_expires_at")[:limit]
+        due = list(due)
+        if not due:
+            return 0
+        expired = [pk for pk, _user, expires in due if expires is not None and expires <= now]
+        live = [(pk, user) for pk, user, expires in due if expires is None or expires > now]
+        devices: dict[int, list[int]] = defaultdict(list)
+        for device_id, user_id in _active_devices({user for _pk, user in live}):
+            devices[user_id].append(device_id)
+        Delivery.objects.bulk_create(
+            [
+                Delivery(notification_id=pk, device_id=device_id, next_attempt_at=now)
+                for pk, user in live
+                for device_id in devices.get(user, ())
+            ],
+            ignore_conflicts=True,
+        )
+        Notification.objects.filter(pk__in=[pk for pk, _user in live]).update(
+            push_state=PushState.DISPATCHED
+        )
+        if expired:
+            Notification.objects.filter(pk__in=expired).update(push_state=PushState.EXPIRED)
+    return len(due)
+
+
+def _active_devices(user_ids: set[int]) -> list[tuple[int, int]]:
+    if not user_ids:
+        return []
+    return list(
+        Device.objects.filter(user_id__in=user_ids, is_active=True)
+        .filter(Q(session__isnull=True) | Q(session__ended_at__isnull=True))
+        .values_list("id", "user_id")
+    )
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    device_gone: int = 0
+    retry: int = 0
+    failed: int = 0
+    expired: int = 0
+    next_retry_at: dt.datetime | None = None
+
+
+def _claim(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
+    claim = uuid.uuid4()
+    with transaction.atomic():
+        candidates = list(
+            _locked_for_claim(
+                Delivery.objects.filter(
+                    Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+                    | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+                ).order_by("next_attempt_at", "id")
+            ).values_list("id", flat=True)[:limit]
+        )
+        if not candidates:
+            return claim, []
+        # The status condition makes the claim safe without row locks too: a row another
+        # worker claimed in the meantime no longer matches.
+        Delivery.objects.filter(pk__in=candidates).filter(
+            Q(status=DeliveryStatus.PENDING)
+            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        ).update(status=DeliveryStatus.SENDING, claimed_at=now, claim_id=claim)
+    claimed = list(
+        Delivery.objects.filter(
+            pk__in=candidates, status=DeliveryStatus.SENDING, claim_id=claim
+        ).values_list("id", flat=True)
+    )
+    return claim, claimed
+
+
+def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> BatchReport:
+    """Claim, send and settle one batch of due deliveries."""
+    now = now or timezone.now()
+    report = BatchReport()
+    _claim_id, claimed = _claim(now, min(limit, BATCH_SIZE))
+    report.claimed = len(claimed)
+    if not claimed:
+        return report
+    rows = list(
+        Delivery.objects.filter(pk__in=claimed).values_list(
+            "id",
+            "device_id",
+            "device__identifier",
+            "device__identifier_kind",
+            "device__platform",
+            "device__is_active",
+            "device__user_id",
+            "notification_id",
+            "notification__recipient_id",
+            "notification__kind",
+            "notification__title",
+            "notification__body",
+            "notification__data",
+            "notification__urgent",
+            "notification__collapse_key",
+            "notification__push_expires_at",
+        )
+    )
+    to_send: list[tuple[int, int, PushMessage]] = []
+    withdrawn: list[int] = []
+    expired: list[int] = []
+    for (
+        delivery_id,
+        device_id,
+        identifier,
+        identifier_kind,
+        platform,
+        device_active,
+        device_user,
+        notification_id,
+        recipient,
+        kind,
+        title,
+        body,
+        data,
+        urgent,
+        collapse_key,
+        expires_at,
+    ) in rows:
+        if not device_active or device_user != recipient:
+            withdrawn.append(delivery_id)  # signed out, or the phone now belongs to another
+            continue
+        if expires_at is not None and expires_at <= now:
+            expired.append(delivery_id)
+            continue
+        ttl = MAX_TIME_TO_LIVE if expires_at is None else min(MAX_TIME_TO_LIVE, expires_at - now)
+        payload = {str(key): str(value) for key, value in (data or {}).items()}
+        payload.update({"notificationId": str(notification_id), "kind": kind})
+        tag = collapse_key or f"linli-{notification_id}"
+        to_send.append(
+            (
+                delivery_id,
+                device_id,
+                PushMessage(
+                    identifier=identifier,
+                    identifier_kind=identifier_kind,
+                    platform=platform,
+                    title=title,
+                    body=body,
+                    data=payload,
+                    urgent=urgent,
+                    tag=tag,
+                    collapse_key=collapse_key,
+                    time_to_live=ttl,
+                ),
+            )
+        )
+    if withdrawn or expired:
+        Delivery.objects.filter(pk__in=withdrawn + expired).update(status=DeliveryStatus.EXPIRED)
+        report.expired = len(withdrawn) + len(expired)
+    if to_send:
+        try:
+            results = get_transport().send([message for _d, _dev, message in to_send])
+        except Exception as error:  # the whole call failed: credentials, network, a bug
+            logger.exception("push batch failed as a whole; its deliveries will be retried")
+            code = type(error).__name__[:64]
+            results = [
+                PushResult(Outcome.RETRY, error_code=code, error_message=str(error)[:500])
+            ] * len(to_send)
+        _settle(to_send, results, now, report)
+    return report
+
+
+def _settle(
+    sent: list[tuple[int, int, PushMessage]],
+    results: list[PushResult],
+    now: dt.datetime,
+    report: BatchReport,
+) -> None:
+    """Record every outcome in a handful of statements: one bulk update for the sent rows
+    (their message ids), one per kind of error otherwise."""
+    done = timezone.now()
+    delivered: list[Delivery] = []
+    gone: dict[int, int] = {}  # delivery → device
+    gone_errors: dict[tuple[str, str], list[int]] = defaultdict(list)
+    retry: dict[tuple[str, str], list[int]] = defaultdict(list)
+    failed: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for (delivery_id, device_id, _message), result in zip(sent, results, strict=True):
+        error = (result.error_code[:64], result.error_message[:500])
+        if result.outcome == Outcome.SENT:
+            delivered.append(
+                Delivery(
+                    pk=delivery_id,
+                    status=DeliveryStatus.SENT,
+                    sent_at=done,
+                    message_id=result.message_id[:200],
+                    error_code="",
+                    error_message="",
+                )
+            )
+        elif result.outcome == Outcome.DEVICE_GONE:
+            gone[delivery_id] = device_id
+            gone_errors[error].append(delivery_id)
+        elif result.outcome == Outcome.RETRY:
+            retry[error].append(delivery_id)
+        else:
+            failed[error].append(delivery_id)
+    with transaction.atomic():
+        if delivered:
+            Delivery.objects.bulk_update(
+                delivered,
+                ["status", "sent_at", "message_id", "error_code", "error_message"],
+                batch_size=BATCH_SIZE,
+            )
+        for (code, text), pks in gone_errors.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                status=DeliveryStatus.DEVICE_GONE,
+                attempts=F("attempts") + 1,
+                error_code=code,
+                error_message=text,
+            )
+        if gone:
+            devices = set(gone.values())
+            Device.objects.filter(pk__in=devices, is_active=True).update(
+                is_active=False, deactivated_at=done, deactivation_reason="push_service_rejected"
+            )
+            # Other pushes waiting for these devices would be refused the same way.
+            Delivery.objects.filter(device_id__in=devices, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.DEVICE_GONE
+            )
+        for (code, text), pks in failed.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                status=DeliveryStatus.FAILED,
+                attempts=F("attempts") + 1,
+                error_code=code,
+                error_message=text,
+            )
+        for (code, text), pks in retry.items():
+            _schedule_retries(pks, code, text, now, report)
+    report.sent = len(delivered)
+    report.device_gone = len(gone)
+    report.failed += sum(map(len, failed.values()))
+
+
+def _schedule_retries(
+    pks: list[int], code: str, text: str, now: dt.datetime, report: BatchReport
+) -> None:
+    """Back to PENDING with a later ``next_attempt_at`` (grouped by attempt count), or
+    FAILED once the attempts are spent."""
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for pk, attempts in Delivery.objects.filter(pk__in=pks).values_list("pk", "attempts"):
+        by_attempts[attempts + 1].append(pk)
+    for attempts, group in by_attempts.items():
+        if attempts >= MAX_ATTEMPTS:
+            Delivery.objects.filter(pk__in=group).update(
+                status=DeliveryStatus.FAILED, attempts=attempts, error_code=code, error_message=text
+            )
+            report.failed += len(group)
+            continue
+        at = now + backoff(attempts)
+        Delivery.objects.filter(pk__in=group).update(
+            status=DeliveryStatus.PENDING,
+            attempts=attempts,
+            next_attempt_at=at,
+            claimed_at=None,
+            claim_id=None,
+            error_code=code,
+            error_message=text,
+        )
+        report.retry += len(group)
+        report.next_retry_at = at if report.next_retry_at is None else min(report.next_retry_at, at)

@@ -1,0 +1,49 @@
+"""The kinds of notification and what each one does by default.
+
+One table, read by the preferences (defaults, opt-in), the inbox texts, and the push
+options (urgency, collapse, lifetime). A kind's value is stored in rows and shown to
+clients as an enum: add kinds, never rename them.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    ACTIVITY_PUBLISHED = "activity_published", _("New activity near you")
+    ENROLLMENT_CONFIRMED = "enrollment_confirmed", _("Sign-up confirmed")
+    ENROLLMENT_WAITLISTED = "enrollment_waitlisted", _("On the waiting list")
+    ENROLLMENT_PROMOTED = "enrollment_promoted", _("A place came free for you")
+    ENROLLMENT_PENDING = "enrollment_pending", _("Sign-up awaits approval")
+    ENROLLMENT_REJECTED = "enrollment_rejected", _("Sign-up not accepted")
+    ACTIVITY_CHANGED = "activity_changed", _("Activity changed")
+    SHIFT_CHANGED = "shift_changed", _("Shift changed")
+    ACTIVITY_CANCELLED = "activity_cancelled", _("Activity cancelled")
+    SHIFT_CANCELLED = "shift_cancelled", _("Shift cancelled")
+    HOURS_VERIFIED = "hours_verified", _("Service hours verified")
+    BROADCAST = "broadcast", _("Notice from a coordinator")
+
+
+@dataclass(frozen=True)
+class KindPolicy:
+    push: bool = True  # default of the push channel
+    inbox: bool = True  # default of the inbox channel
+    # Opt-in kinds stay off until the user turns them on (alerts about new activities).
+    opt_in: bool = False
+    # A later message of the same kind about the same object replaces the earlier one on
+    # the phone (FCM collapse key, APNs collapse id), e.g. two edits of one activity.
+    collapses: bool = False
+
+
+POLICIES: dict[str, KindPolicy] = {
+    NotificationKind.ACTIVITY_PUBLISHED: KindPolicy(push=False, inbox=False, opt_in=True),
+    NotificationKind.ACTIVITY_CHANGED: KindPolicy(collapses=True),
+    NotificationKind.SHIFT_CHANGED: KindPolicy(collapses=True),
+}
+DEFAULT_POLICY = KindPolicy()
+
+
+def policy(kind: str) -> KindPolicy:
+    return POLICIES.get(kind, DEFAULT_POLICY)

@@ -1,0 +1,207 @@
+"""A local server speaking the FCM HTTP v1 API, for tests, benchmarks and development.
+
+firebase-admin has no emulator for messaging; its endpoint is the seam. Point the real
+client here with ``FCM_ENDPOINT`` and a service-account key whose ``token_uri`` is this
+server's ``/token`` (``service_account_info`` makes one): the client then signs its JWT,
+fetches an access token and sends every message over HTTP exactly as it would to FCM.
+
+Tests script answers per identifier (``unregistered``, ``invalid``) or for the next calls
+(``fail_next``); every request received is recorded. Run it by hand to watch pushes:
+
+    python -m notifications.stub_server --port 9099
+    FCM_ENDPOINT=http://127.0.0.1:9099 FCM_CREDENTIALS_FILE=var/stub-key.json make serve
+"""
+
+import argparse
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+
+# FCM error code → (HTTP status, canonical status, message)
+ERRORS = {
+    "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
+    "INVALID_ARGUMENT": (
+        400,
+        "INVALID_ARGUMENT",
+        "The registration token is not a valid FCM registration token",
+    ),
+    "SENDER_ID_MISMATCH": (403, "PERMISSION_DENIED", "SenderId mismatch"),
+    "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Quota exceeded for sending messages."),
+    "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
+    "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
+    "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "APNs certificate or key was invalid."),
+}
+
+
+@dataclass
+class Received:
+    """One message as the stub saw it (the ``message`` object of the v1 request)."""
+
+    project: str
+    message: dict[str, Any]
+    authorization: str
+
+    @property
+    def target(self) -> str:
+        return self.message.get("token") or self.message.get("fid") or ""
+
+
+@dataclass
+class StubState:
+    received: list[Received] = field(default_factory=list)
+    # Identifiers answered with an error every time.
+    unregistered: set[str] = field(default_factory=set)
+    invalid: set[str] = field(default_factory=set)
+    # Errors for the next calls, whatever their target (then success again).
+    scripted: deque[str] = field(default_factory=deque)
+    token_requests: int = 0
+    latency: float = 0.0  # seconds each answer waits
+    record_messages: bool = True
+    count: int = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the client reuses its connections
+    server: "StubFcmServer"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        state = self.server.state
+        if state.latency:
+            time.sleep(state.latency)
+        if self.path.startswith("/token"):
+            with self.server.lock:
+                state.token_requests += 1
+            self._reply(
+                200, {"access_token": "stub-token", "expires_in": 3600, "token_type": "Bearer"}
+            )
+            return
+        parts = self.path.split("/")  # /v1/projects/<project>/messages:send
+        if len(parts) != 5 or parts[1] != "v1" or parts[4] != "messages:send":
+            self._reply(
+                404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}}
+            )
+            return
+        message = json.loads(raw or b"{}").get("message", {})
+        received = Received(parts[3], message, self.headers.get("Authorization", ""))
+        with self.server.lock:
+            number = next(self.server.counter)
+            state.count += 1
+            if state.record_messages:
+                state.received.append(received)
+            error = state.scripted.popleft() if state.scripted else None
+        if error is None and received.target in state.unregistered:
+            error = "UNREGISTERED"
+        if error is None and received.target in state.invalid:
+            error = "INVALID_ARGUMENT"
+        if error is not None:
+            status, canonical, text = ERRORS[error]
+            self._reply(
+                status,
+                {
+                    "error": {
+                        "code": status,
+                        "message": text,
+                        "status": canonical,
+                        "details": [{"@type": FCM_ERROR_TYPE, "errorCode": error}],
+                    }
+                },
+            )
+            return
+        self._reply(200, {"name": f"projects/{parts[3]}/messages/{number}"})
+
+
+class StubFcmServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+        super().__init__((host, port), _Handler)
+        self.state = StubState()
+        self.lock = threading.Lock()
+        self.counter = itertools.count(1)
+        self.verbose = verbose
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "StubFcmServer":
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state = StubState()
+
+    def fail_next(self, *errors: str) -> None:
+        """Answer the next calls with these FCM error codes, in order."""
+        with self.lock:
+            self.state.scripted.extend(errors)
+
+
+def service_account_info(token_uri: str, project_id: str = "linli-local") -> dict[str, str]:
+    """A service-account key, freshly generated, whose token endpoint is ``token_uri``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": project_id,
+        "private_key_id": "local",
+        "private_key": pem,
+        "client_email": f"push@{project_id}.local",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=9099)
+    parser.add_argument("--key-file", default="var/stub-key.json", help="where to write a key")
+    args = parser.parse_args()
+    server = StubFcmServer(port=args.port, verbose=True)
+    key_file = Path(args.key_file)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(json.dumps(service_account_info(server.url + "/token")))
+    print(f"FCM stub on {server.url}; key in {key_file}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Push work (routed to the ``push`` queue by ``backend.queues``). Every task reads its
+state from the database, so running one twice, or after a crash, sends nothing twice (see ``notifications.delivery``)."""
+
+import time
+
+from celery import shared_task
+
+from notifications import broadcasts, delivery
+
+# One run works this long, then hands over to a fresh task, so a long fan-out neither
+# hits the time limit nor keeps other work of the queue waiting.
+RUN_BUDGET_SECONDS = 60.0
+
+
+@shared_task(
+    name="notifications.push_due",
+    acks_late=True,  # re-running is safe: the rows say what is left
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=270,  # below delivery.STALE_CLAIM, so a killed run's claims are reclaimed
+)
+def push_due() -> dict[str, int]:
+    """Queued by every event that creates pushes, and by beat every minute (quiet hours
+    that ended, retries that came due, claims of a worker that died)."""
+    deadline = time.monotonic() + RUN_BUDGET_SECONDS
+    totals = {"dispatched": 0, "sent": 0, "device_gone": 0, "retry": 0, "failed": 0}
+    while dispatched := delivery.dispatch_due():
+        totals["dispatched"] += dispatched
+        if time.monotonic() > deadline:
+            push_due.apply_async()
+            return totals
+    while (report := delivery.send_batch()).claimed:
+        for name in ("sent", "device_gone", "retry", "failed"):
+            totals[name] += getattr(report, name)
+        if time.monotonic() > deadline:
+            push_due.apply_async()
+            break
+    return totals
+
+
+@shared_task(
+    name="notifications.fan_out_broadcast",
+    acks_late=True,  # resumes after the last recipient notified
+    ignore_result=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def fan_out_broadcast(broadcast_id: int) -> int:
+    count = broadcasts.fan_out(broadcast_id)
+    push_due.apply_async()
+    return count
