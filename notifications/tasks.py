@@ -1,5 +1,6 @@
 """Push work (routed to the ``push`` queue by ``backend.queues``). Every task reads its
-state from the database, so running one twice, or after a crash, sends nothing twice (see ``notifications.delivery``)."""
+state from the database, so running one twice, or after a crash, sends nothing twice
+(see ``notifications.delivery``)."""
 
 import time
 
