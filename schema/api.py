@@ -21,6 +21,8 @@ with translation.override("en"):
     from schema.enrollments.queries import EnrollmentQueries
     from schema.hours.mutations import HoursMutations
     from schema.hours.queries import HoursQueries
+    from schema.notifications.mutations import NotificationMutations
+    from schema.notifications.queries import NotificationQueries
     from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
     from schema.regions.queries import RegionQueries
@@ -31,6 +33,7 @@ with translation.override("en"):
 
     class Query(
         AccountQueries,
+        NotificationQueries,
         AuditQueries,
         EnrollmentQueries,
         AttendanceQueries,
@@ -46,6 +49,7 @@ with translation.override("en"):
 
     class Mutation(
         AccountMutations,
+        NotificationMutations,
         VolunteerMutations,
         EnrollmentMutations,
         AttendanceMutations,

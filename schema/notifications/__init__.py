@@ -1,0 +1,1 @@
+"""GraphQL API of notifications: devices, inbox, preferences, broadcasts."""

@@ -1,0 +1,5 @@
+import graphene
+
+
+class NotificationMutations(graphene.ObjectType):
+    pass

@@ -1,0 +1,5 @@
+import graphene
+
+
+class NotificationQueries(graphene.ObjectType):
+    pass
