@@ -72,3 +72,51 @@ def sms_outbox(settings):  # type: ignore[no-untyped-def]
     RecordingSmsBackend.outbox.clear()
     cache.clear()
     return RecordingSmsBackend.outbox
+
+
+@pytest.fixture(autouse=True, scope="session")
+def celery_tasks_run_inline():  # type: ignore[no-untyped-def]
+    """Tasks queued by the code under test run in the test's process, at once (after the
+    commit that queues them). Tests about workers and the broker start a real worker."""
+    from backend.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session")
+def fcm_stub_server():  # type: ignore[no-untyped-def]
+    from notifications.stub_server import StubFcmServer
+
+    server = StubFcmServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fcm_stub(fcm_stub_server, settings):  # type: ignore[no-untyped-def]
+    """Pushes go through the real firebase-admin client to the local FCM stub, with a
+    freshly generated service-account key (the client performs the real token grant)."""
+    import json
+
+    fcm_stub_server.reset()
+    settings.PUSH_TRANSPORT = "fcm"
+    settings.FCM_CREDENTIALS_JSON = json.dumps(_stub_key(fcm_stub_server.url))
+    settings.FCM_CREDENTIALS_FILE = ""
+    settings.FCM_PROJECT_ID = ""
+    settings.FCM_ENDPOINT = fcm_stub_server.url
+    return fcm_stub_server
+
+
+_STUB_KEYS: dict[str, dict[str, str]] = {}
+
+
+def _stub_key(url: str) -> dict[str, str]:
+    """One generated RSA key per stub (generating one takes a noticeable moment)."""
+    from notifications.stub_server import service_account_info
+
+    if url not in _STUB_KEYS:
+        _STUB_KEYS[url] = service_account_info(url + "/token")
+    return _STUB_KEYS[url]
