@@ -102,7 +102,7 @@ def send_broadcast(
                 body=body,
                 urgent=urgent,
                 idempotency_key=key,
-                **{audience: target},
+                **{_TARGET_FIELD[audience]: target},
             )
             record(
                 sender,
@@ -118,6 +118,13 @@ def send_broadcast(
         # The same request arrived twice at once; the first one won.
         return Broadcast.objects.get(sender=sender, idempotency_key=key), True
     return broadcast, False
+
+
+_TARGET_FIELD = {
+    BroadcastAudience.ACTIVITY: "activity",
+    BroadcastAudience.ORGANIZATION: "organization",
+    BroadcastAudience.COMMUNITY: "region",
+}
 
 
 def _audience_of(target: Target) -> str:

@@ -8,18 +8,22 @@
 The claim is what makes a crash harmless: a batch that was settled is never claimed again,
 a batch never claimed is sent by the next run, and only the one batch in flight when a
 worker died is sent again — after ``STALE_CLAIM`` — carrying the same tag, so the phone
-replaces the first copy instead of showing two.
+replaces the first copy instead of showing two. Every claim counts as an attempt, so a
+batch that keeps killing its worker is given up after ``MAX_ATTEMPTS`` like any other.
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import random
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TypeVar
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import connection, models, transaction
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryStatus, Device, Notification, PushState
@@ -38,6 +42,16 @@ DISPATCH_CHUNK = 1_000  # notifications turned into deliveries per transaction
 MAX_ATTEMPTS = 6  # then FAILED: about an hour of backoff in all
 STALE_CLAIM = dt.timedelta(minutes=5)  # longer than a batch can take (see the task limits)
 
+Row = TypeVar("Row", bound=models.Model)
+
+# Why a claimed delivery was not sent (its ``error_code`` when it ends EXPIRED).
+DEVICE_INACTIVE = "device_inactive"
+MOVED_TO_ANOTHER_USER = "moved_to_another_user"
+SIGNED_OUT = "signed_out"
+PUSH_EXPIRED = "expired"
+SUPERSEDED = "superseded"
+WORKER_LOST = "worker_lost"
+
 
 def backoff(attempts: int) -> dt.timedelta:
     """30 s, 1 min, 2 min, 4 min, 8 min … with ±20 % jitter so retries do not stampede."""
@@ -45,7 +59,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-def _locked_for_claim(queryset):  # type: ignore[no-untyped-def]
+def _locked_for_claim(queryset: QuerySet[Row]) -> QuerySet[Row]:
     """Rows another worker is claiming right now are skipped, not waited for (PostgreSQL);
     SQLite has one writer at a time anyway."""
     if connection.features.has_select_for_update_skip_locked:
@@ -58,12 +72,13 @@ def dispatch_due(now: dt.datetime | None = None, limit: int = DISPATCH_CHUNK) ->
     notifications were dispatched (0: nothing is due)."""
     now = now or timezone.now()
     with transaction.atomic():
-        due = _locked_for_claim(
-            Notification.objects.filter(
-                push_state__in=[PushState.QUEUED, PushState.HELD], push_after__lte=now
-            ).order_by("push_after", "id")
-        ).values_list("id", "recipient_id", "push_expires_at")[:limit]
-        due = list(due)
+        due = list(
+            _locked_for_claim(
+                Notification.objects.filter(
+                    push_state__in=[PushState.QUEUED, PushState.HELD], push_after__lte=now
+                ).order_by("push_after", "id")
+            ).values_list("id", "recipient_id", "push_expires_at")[:limit]
+        )
         if not due:
             return 0
         expired = [pk for pk, _user, expires in due if expires is not None and expires <= now]
@@ -108,28 +123,50 @@ class BatchReport:
     next_retry_at: dt.datetime | None = None
 
 
+def _claimable(now: dt.datetime) -> Q:
+    return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM
+    )
+
+
 def _claim(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
     claim = uuid.uuid4()
     with transaction.atomic():
         candidates = list(
             _locked_for_claim(
-                Delivery.objects.filter(
-                    Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-                    | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
-                ).order_by("next_attempt_at", "id")
-            ).values_list("id", flat=True)[:limit]
+                Delivery.objects.filter(_claimable(now)).order_by("next_attempt_at", "id")
+            ).values_list("id", "status", "attempts")[:limit]
         )
         if not candidates:
             return claim, []
+        # A batch in flight when its worker died, on its last attempt: whatever killed the
+        # worker would kill the next one too.
+        lost = {
+            pk
+            for pk, status, attempts in candidates
+            if status == DeliveryStatus.SENDING and attempts >= MAX_ATTEMPTS
+        }
+        if lost:
+            Delivery.objects.filter(pk__in=lost).filter(_claimable(now)).update(
+                status=DeliveryStatus.FAILED,
+                error_code=WORKER_LOST,
+                error_message="The worker sending this push stopped before it finished.",
+            )
         # The status condition makes the claim safe without row locks too: a row another
         # worker claimed in the meantime no longer matches.
-        Delivery.objects.filter(pk__in=candidates).filter(
-            Q(status=DeliveryStatus.PENDING)
-            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
-        ).update(status=DeliveryStatus.SENDING, claimed_at=now, claim_id=claim)
+        Delivery.objects.filter(
+            pk__in=[pk for pk, _status, _attempts in candidates if pk not in lost]
+        ).filter(_claimable(now)).update(
+            status=DeliveryStatus.SENDING,
+            claimed_at=now,
+            claim_id=claim,
+            attempts=F("attempts") + 1,
+        )
     claimed = list(
         Delivery.objects.filter(
-            pk__in=candidates, status=DeliveryStatus.SENDING, claim_id=claim
+            pk__in=[pk for pk, _status, _attempts in candidates],
+            status=DeliveryStatus.SENDING,
+            claim_id=claim,
         ).values_list("id", flat=True)
     )
     return claim, claimed
@@ -139,12 +176,14 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
     """Claim, send and settle one batch of due deliveries."""
     now = now or timezone.now()
     report = BatchReport()
-    _claim_id, claimed = _claim(now, min(limit, BATCH_SIZE))
+    claim, claimed = _claim(now, min(limit, BATCH_SIZE))
     report.claimed = len(claimed)
     if not claimed:
         return report
     rows = list(
-        Delivery.objects.filter(pk__in=claimed).values_list(
+        Delivery.objects.filter(pk__in=claimed, claim_id=claim)
+        .order_by("id")
+        .values_list(
             "id",
             "device_id",
             "device__identifier",
@@ -152,6 +191,7 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
             "device__platform",
             "device__is_active",
             "device__user_id",
+            "device__session__ended_at",
             "notification_id",
             "notification__recipient_id",
             "notification__kind",
@@ -163,9 +203,11 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
             "notification__push_expires_at",
         )
     )
+    newest = _newest_of_collapse_keys(
+        {(row[1], row[15]) for row in rows if row[15]}  # (device, collapse key)
+    )
     to_send: list[tuple[int, int, PushMessage]] = []
-    withdrawn: list[int] = []
-    expired: list[int] = []
+    not_sent: dict[str, list[int]] = defaultdict(list)  # reason → deliveries
     for (
         delivery_id,
         device_id,
@@ -174,6 +216,7 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
         platform,
         device_active,
         device_user,
+        session_ended_at,
         notification_id,
         recipient,
         kind,
@@ -184,11 +227,22 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
         collapse_key,
         expires_at,
     ) in rows:
-        if not device_active or device_user != recipient:
-            withdrawn.append(delivery_id)  # signed out, or the phone now belongs to another
+        if not device_active:
+            not_sent[DEVICE_INACTIVE].append(delivery_id)
+            continue
+        if device_user != recipient:
+            not_sent[MOVED_TO_ANOTHER_USER].append(delivery_id)  # a shared family phone
+            continue
+        if session_ended_at is not None:
+            not_sent[SIGNED_OUT].append(delivery_id)
             continue
         if expires_at is not None and expires_at <= now:
-            expired.append(delivery_id)
+            not_sent[PUSH_EXPIRED].append(delivery_id)
+            continue
+        if collapse_key and newest.get((device_id, collapse_key), 0) > notification_id:
+            # A later message with the same collapse key replaces this one on the phone; sent
+            # at once, the older could arrive last and be the one left showing.
+            not_sent[SUPERSEDED].append(delivery_id)
             continue
         ttl = MAX_TIME_TO_LIVE if expires_at is None else min(MAX_TIME_TO_LIVE, expires_at - now)
         payload = {str(key): str(value) for key, value in (data or {}).items()}
@@ -209,12 +263,15 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
                     tag=tag,
                     collapse_key=collapse_key,
                     time_to_live=ttl,
+                    expires_at=expires_at,
                 ),
             )
         )
-    if withdrawn or expired:
-        Delivery.objects.filter(pk__in=withdrawn + expired).update(status=DeliveryStatus.EXPIRED)
-        report.expired = len(withdrawn) + len(expired)
+    for reason, pks in not_sent.items():
+        Delivery.objects.filter(pk__in=pks, claim_id=claim).update(
+            status=DeliveryStatus.EXPIRED, error_code=reason, error_message=""
+        )
+        report.expired += len(pks)
     if to_send:
         try:
             results = get_transport().send([message for _d, _dev, message in to_send])
@@ -226,6 +283,24 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
             ] * len(to_send)
         _settle(to_send, results, now, report)
     return report
+
+
+def _newest_of_collapse_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """(device, collapse key) → the newest notification with that key that is sent, or
+    still to be sent, to that device."""
+    if not keys:
+        return {}
+    rows = (
+        Delivery.objects.filter(
+            device_id__in={device for device, _key in keys},
+            notification__collapse_key__in={key for _device, key in keys},
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT],
+        )
+        .values_list("device_id", "notification__collapse_key")
+        .annotate(newest=Max("notification_id"))
+        .order_by()
+    )
+    return {(device, key): newest for device, key, newest in rows if (device, key) in keys}
 
 
 def _settle(
@@ -271,10 +346,7 @@ def _settle(
             )
         for (code, text), pks in gone_errors.items():
             Delivery.objects.filter(pk__in=pks).update(
-                status=DeliveryStatus.DEVICE_GONE,
-                attempts=F("attempts") + 1,
-                error_code=code,
-                error_message=text,
+                status=DeliveryStatus.DEVICE_GONE, error_code=code, error_message=text
             )
         if gone:
             devices = set(gone.values())
@@ -283,14 +355,11 @@ def _settle(
             )
             # Other pushes waiting for these devices would be refused the same way.
             Delivery.objects.filter(device_id__in=devices, status=DeliveryStatus.PENDING).update(
-                status=DeliveryStatus.DEVICE_GONE
+                status=DeliveryStatus.DEVICE_GONE, error_code=DEVICE_INACTIVE, error_message=""
             )
         for (code, text), pks in failed.items():
             Delivery.objects.filter(pk__in=pks).update(
-                status=DeliveryStatus.FAILED,
-                attempts=F("attempts") + 1,
-                error_code=code,
-                error_message=text,
+                status=DeliveryStatus.FAILED, error_code=code, error_message=text
             )
         for (code, text), pks in retry.items():
             _schedule_retries(pks, code, text, now, report)
@@ -306,18 +375,17 @@ def _schedule_retries(
     FAILED once the attempts are spent."""
     by_attempts: dict[int, list[int]] = defaultdict(list)
     for pk, attempts in Delivery.objects.filter(pk__in=pks).values_list("pk", "attempts"):
-        by_attempts[attempts + 1].append(pk)
+        by_attempts[attempts].append(pk)
     for attempts, group in by_attempts.items():
         if attempts >= MAX_ATTEMPTS:
             Delivery.objects.filter(pk__in=group).update(
-                status=DeliveryStatus.FAILED, attempts=attempts, error_code=code, error_message=text
+                status=DeliveryStatus.FAILED, error_code=code, error_message=text
             )
             report.failed += len(group)
             continue
         at = now + backoff(attempts)
         Delivery.objects.filter(pk__in=group).update(
             status=DeliveryStatus.PENDING,
-            attempts=attempts,
             next_attempt_at=at,
             claimed_at=None,
             claim_id=None,
@@ -326,3 +394,44 @@ def _schedule_retries(
         )
         report.retry += len(group)
         report.next_retry_at = at if report.next_retry_at is None else min(report.next_retry_at, at)
+
+
+@dataclass
+class PushRun:
+    dispatched: int = 0
+    sent: int = 0
+    device_gone: int = 0
+    retry: int = 0
+    failed: int = 0
+    expired: int = 0
+    # False when the deadline passed with work left: the caller hands over to a fresh run.
+    finished: bool = True
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: int(value) for name, value in dataclasses.asdict(self).items()}
+
+
+def push_due(now: dt.datetime | None = None, *, deadline: float | None = None) -> PushRun:
+    """Dispatch every due notification, then send batches until nothing is due.
+
+    ``deadline`` is a ``time.monotonic()`` value; past it the run stops between two steps
+    (``finished`` False). ``now`` fixes the clock (tests, replays); by default each step
+    reads it afresh, so a long run's claims carry the time they were made.
+    """
+    run = PushRun()
+
+    def out_of_time() -> bool:
+        if deadline is not None and time.monotonic() > deadline:
+            run.finished = False
+        return not run.finished
+
+    while dispatched := dispatch_due(now):
+        run.dispatched += dispatched
+        if out_of_time():
+            return run
+    while (report := send_batch(now)).claimed:
+        for name in ("sent", "device_gone", "retry", "failed", "expired"):
+            setattr(run, name, getattr(run, name) + getattr(report, name))
+        if out_of_time():
+            return run
+    return run

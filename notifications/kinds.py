@@ -5,6 +5,7 @@ options (urgency, collapse, lifetime). A kind's value is stored in rows and show
 clients as an enum: add kinds, never rename them.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
@@ -18,6 +19,7 @@ class NotificationKind(models.TextChoices):
     ENROLLMENT_PROMOTED = "enrollment_promoted", _("A place came free for you")
     ENROLLMENT_PENDING = "enrollment_pending", _("Sign-up awaits approval")
     ENROLLMENT_REJECTED = "enrollment_rejected", _("Sign-up not accepted")
+    ENROLLMENT_CANCELLED = "enrollment_cancelled", _("Sign-up cancelled by the organizer")
     ACTIVITY_CHANGED = "activity_changed", _("Activity changed")
     SHIFT_CHANGED = "shift_changed", _("Shift changed")
     ACTIVITY_CANCELLED = "activity_cancelled", _("Activity cancelled")
@@ -43,6 +45,10 @@ POLICIES: dict[str, KindPolicy] = {
     NotificationKind.SHIFT_CHANGED: KindPolicy(collapses=True),
 }
 DEFAULT_POLICY = KindPolicy()
+
+# A message about a shift that starts (or runs) within this window is urgent: it is pushed
+# even during quiet hours, because held until morning it would come too late.
+URGENT_WITHIN = dt.timedelta(hours=12)
 
 
 def policy(kind: str) -> KindPolicy:

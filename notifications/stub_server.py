@@ -5,16 +5,19 @@ client here with ``FCM_ENDPOINT`` and a service-account key whose ``token_uri`` 
 server's ``/token`` (``service_account_info`` makes one): the client then signs its JWT,
 fetches an access token and sends every message over HTTP exactly as it would to FCM.
 
-Tests script answers per identifier (``unregistered``, ``invalid``) or for the next calls
-(``fail_next``); every request received is recorded. Run it by hand to watch pushes:
+Tests script answers per identifier (``reject``, ``fail_for``), for the next calls whatever
+their target (``fail_next``), or for the token endpoint (``refuse_token_requests``); every
+message received is recorded with the answer it got. Run it by hand to watch pushes:
 
     python -m notifications.stub_server --port 9099
     FCM_ENDPOINT=http://127.0.0.1:9099 FCM_CREDENTIALS_FILE=var/stub-key.json make serve
 """
 
 import argparse
+import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -48,6 +51,12 @@ class Received:
     project: str
     message: dict[str, Any]
     authorization: str
+    error: str = ""  # the FCM error code answered, or "" when accepted
+    name: str = ""  # the message name answered on success
+
+    @property
+    def accepted(self) -> bool:
+        return not self.error
 
     @property
     def target(self) -> str:
@@ -60,9 +69,14 @@ class StubState:
     # Identifiers answered with an error every time.
     unregistered: set[str] = field(default_factory=set)
     invalid: set[str] = field(default_factory=set)
+    rejected: dict[str, str] = field(default_factory=dict)
     # Errors for the next calls, whatever their target (then success again).
     scripted: deque[str] = field(default_factory=deque)
+    # Errors for the next calls to one identifier (then success again).
+    scripted_for: dict[str, deque[str]] = field(default_factory=dict)
     token_requests: int = 0
+    # The token endpoint refuses the grant (as for a revoked service-account key).
+    refuse_token_requests: bool = False
     latency: float = 0.0  # seconds each answer waits
     record_messages: bool = True
     count: int = 0
@@ -70,6 +84,9 @@ class StubState:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the client reuses its connections
+    # Headers and body go out in two writes; without this, Nagle and delayed ACKs hold
+    # every answer on a kept-alive connection for tens of milliseconds.
+    disable_nagle_algorithm = True
     server: "StubFcmServer"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -93,6 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/token"):
             with self.server.lock:
                 state.token_requests += 1
+            if state.refuse_token_requests:
+                self._reply(
+                    400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                )
+                return
             self._reply(
                 200, {"access_token": "stub-token", "expires_in": 3600, "token_type": "Bearer"}
             )
@@ -105,16 +127,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         message = json.loads(raw or b"{}").get("message", {})
         received = Received(parts[3], message, self.headers.get("Authorization", ""))
+        target = received.target
         with self.server.lock:
             number = next(self.server.counter)
             state.count += 1
+            error = state.scripted.popleft() if state.scripted else None
+            if error is None and state.scripted_for.get(target):
+                error = state.scripted_for[target].popleft()
+            if error is None and target in state.unregistered:
+                error = "UNREGISTERED"
+            if error is None and target in state.invalid:
+                error = "INVALID_ARGUMENT"
+            if error is None:
+                error = state.rejected.get(target)
+            received.error = error or ""
+            received.name = "" if error else f"projects/{parts[3]}/messages/{number}"
             if state.record_messages:
                 state.received.append(received)
-            error = state.scripted.popleft() if state.scripted else None
-        if error is None and received.target in state.unregistered:
-            error = "UNREGISTERED"
-        if error is None and received.target in state.invalid:
-            error = "INVALID_ARGUMENT"
         if error is not None:
             status, canonical, text = ERRORS[error]
             self._reply(
@@ -129,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
-        self._reply(200, {"name": f"projects/{parts[3]}/messages/{number}"})
+        self._reply(200, {"name": received.name})
 
 
 class StubFcmServer(ThreadingHTTPServer):
@@ -137,16 +166,17 @@ class StubFcmServer(ThreadingHTTPServer):
     request_queue_size = 1024
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+        self.lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         super().__init__((host, port), _Handler)
         self.state = StubState()
-        self.lock = threading.Lock()
         self.counter = itertools.count(1)
         self.verbose = verbose
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> "StubFcmServer":
@@ -154,9 +184,28 @@ class StubFcmServer(ThreadingHTTPServer):
         self._thread.start()
         return self
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        with self.lock:
+            self._connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
     def stop(self) -> None:
-        self.shutdown()
+        """Stop answering, on kept-alive connections too: a stopped stub is unreachable."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread = None
         self.server_close()
+        with self.lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def reset(self) -> None:
         with self.lock:
@@ -166,6 +215,21 @@ class StubFcmServer(ThreadingHTTPServer):
         """Answer the next calls with these FCM error codes, in order."""
         with self.lock:
             self.state.scripted.extend(errors)
+
+    def fail_for(self, identifier: str, *errors: str) -> None:
+        """Answer the next calls to ``identifier`` with these FCM error codes, in order."""
+        with self.lock:
+            self.state.scripted_for.setdefault(identifier, deque()).extend(errors)
+
+    def reject(self, identifier: str, error: str) -> None:
+        """Answer every call to ``identifier`` with this FCM error code."""
+        with self.lock:
+            self.state.rejected[identifier] = error
+
+    @property
+    def accepted(self) -> list[Received]:
+        with self.lock:
+            return [received for received in self.state.received if received.accepted]
 
 
 def service_account_info(token_uri: str, project_id: str = "linli-local") -> dict[str, str]:

@@ -23,20 +23,10 @@ RUN_BUDGET_SECONDS = 60.0
 def push_due() -> dict[str, int]:
     """Queued by every event that creates pushes, and by beat every minute (quiet hours
     that ended, retries that came due, claims of a worker that died)."""
-    deadline = time.monotonic() + RUN_BUDGET_SECONDS
-    totals = {"dispatched": 0, "sent": 0, "device_gone": 0, "retry": 0, "failed": 0}
-    while dispatched := delivery.dispatch_due():
-        totals["dispatched"] += dispatched
-        if time.monotonic() > deadline:
-            push_due.apply_async()
-            return totals
-    while (report := delivery.send_batch()).claimed:
-        for name in ("sent", "device_gone", "retry", "failed"):
-            totals[name] += getattr(report, name)
-        if time.monotonic() > deadline:
-            push_due.apply_async()
-            break
-    return totals
+    run = delivery.push_due(deadline=time.monotonic() + RUN_BUDGET_SECONDS)
+    if not run.finished:
+        push_due.apply_async()
+    return run.as_dict()
 
 
 @shared_task(

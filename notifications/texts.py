@@ -6,6 +6,7 @@ language); rendered once per language when a notification is created.
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,10 @@ TEXTS: dict[str, tuple[Any, Any]] = {
         _("Sign-up not accepted"),
         _("The organizer could not give you a place in %(activity)s, %(when)s."),
     ),
+    NotificationKind.ENROLLMENT_CANCELLED: (
+        _("Sign-up cancelled: %(activity)s"),
+        _("The organizer cancelled your place in %(activity)s, %(when)s. Reason: %(reason)s"),
+    ),
     NotificationKind.ACTIVITY_CHANGED: (
         _("Changed: %(activity)s"),
         _("%(activity)s has been updated. Please check the details in the app."),
@@ -64,6 +69,23 @@ TEXTS: dict[str, tuple[Any, Any]] = {
         _("%(hours)s of service for %(activity)s are verified. Thank you!"),
     ),
 }
+
+# Said when a coordinator cancelled a sign-up without giving a reason.
+NO_REASON = _("none given")
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A parameter with its own name per language (a region's 名称 and English name): the
+    message is built once for every recipient, and rendered in each one's language."""
+
+    chinese: str
+    english: str = ""
+
+    def __str__(self) -> str:
+        language = translation.get_language() or ""
+        return self.english if language.startswith("en") and self.english else self.chinese
+
 
 WEEKDAYS = {
     "zh-hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),

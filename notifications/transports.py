@@ -42,6 +42,8 @@ class PushMessage:
     tag: str = ""
     collapse_key: str = ""
     time_to_live: dt.timedelta = MAX_TIME_TO_LIVE
+    # The moment the push becomes pointless, when there is one (APNs wants the moment).
+    expires_at: dt.datetime | None = None
 
 
 class Outcome(StrEnum):
@@ -102,18 +104,20 @@ class FirebaseTransport:
         import firebase_admin
         from firebase_admin import messaging
 
-        if endpoint:
-            # The seam documented for tests: the URL is read when the app's messaging
-            # service is first built, which happens below for this app.
-            messaging._MessagingService.FCM_URL = (
-                endpoint.rstrip("/") + "/v1/projects/{0}/messages:send"
-            )
         with contextlib.suppress(ValueError):
             firebase_admin.delete_app(firebase_admin.get_app(self.APP_NAME))
         options = {"projectId": project_id} if project_id else {}
         self.app = firebase_admin.initialize_app(credentials, options, name=self.APP_NAME)
         service = messaging._get_messaging_service(self.app)
+        if endpoint:
+            # The seam documented for tests: the service's send URL. Set on this app's
+            # service only, so another app of the process still reaches FCM itself.
+            service._fcm_url = messaging._MessagingService.FCM_URL.replace(
+                "https://fcm.googleapis.com", endpoint.rstrip("/")
+            ).format(service._project_id)
         self._tune_http_client(service, endpoint)
+        self._credential = service._credential
+        self._token_lock = threading.Lock()
         self._messaging = messaging
 
     @staticmethod
@@ -134,13 +138,28 @@ class FirebaseTransport:
         if not messages:
             return []
         built = [self._build(message) for message in messages]
+        self._refresh_access_token()
         response = self._messaging.send_each(built, app=self.app)
         return [self._result(item) for item in response.responses]
+
+    def _refresh_access_token(self) -> None:
+        """Fetch the access token once per batch, before the client's threads start: left
+        to them, each finds no valid token and makes its own grant, up to 500 at once on
+        every start and every hour. A refused grant fails the batch as a whole."""
+        with self._token_lock:
+            if not self._credential.valid:
+                from google.auth.transport.requests import Request
+
+                self._credential.refresh(Request())
 
     def _build(self, message: PushMessage) -> Any:
         m = self._messaging
         seconds = max(0, int(message.time_to_live.total_seconds()))
-        expires = int(dt.datetime.now(dt.UTC).timestamp()) + seconds
+        expires = (
+            message.expires_at
+            if message.expires_at is not None
+            else dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        )
         target: dict[str, str] = (
             {"fid": message.identifier}
             if message.identifier_kind == "fid"
@@ -162,7 +181,7 @@ class FirebaseTransport:
                     headers={
                         "apns-priority": "10" if message.urgent else "5",
                         "apns-push-type": "alert",
-                        "apns-expiration": str(expires),
+                        "apns-expiration": str(int(expires.timestamp())),
                         **({"apns-collapse-id": message.tag} if message.tag else {}),
                     },
                     payload=m.APNSPayload(aps=m.Aps(sound="default" if message.urgent else None)),
@@ -178,16 +197,39 @@ class FirebaseTransport:
             return PushResult(Outcome.SENT, message_id=response.message_id or "")
         error = response.exception
         m = self._messaging
-        code = str(getattr(error, "code", "") or type(error).__name__)
+        # FCM's own code (UNREGISTERED, THIRD_PARTY_AUTH_ERROR …) says more than the
+        # canonical one the client reports (NOT_FOUND, UNAUTHENTICATED …).
+        code = _fcm_error_code(error) or str(getattr(error, "code", "") or type(error).__name__)
         text = str(error)[:500]
         if isinstance(error, m.UnregisteredError | m.SenderIdMismatchError):
             return PushResult(Outcome.DEVICE_GONE, error_code=code, error_message=text)
-        if code == "INVALID_ARGUMENT" and _names_the_identifier(error):
+        if _canonical_code(error) == "INVALID_ARGUMENT" and _names_the_identifier(error):
             return PushResult(Outcome.DEVICE_GONE, error_code=code, error_message=text)
-        if isinstance(error, m.QuotaExceededError) or code in RETRYABLE_CODES:
+        if isinstance(error, m.QuotaExceededError) or _canonical_code(error) in RETRYABLE_CODES:
             return PushResult(Outcome.RETRY, error_code=code, error_message=text)
         return PushResult(Outcome.FAILED, error_code=code, error_message=text)
 
+
+def _canonical_code(error: Any) -> str:
+    return str(getattr(error, "code", "") or "")
+
+
+def _fcm_error_code(error: Any) -> str:
+    """The ``errorCode`` of the FcmError detail of an error answer, if there is one."""
+    response = getattr(error, "http_response", None)
+    if response is None:
+        return ""
+    try:
+        details = response.json()["error"]["details"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and detail.get("@type") == FCM_ERROR_TYPE:
+            return str(detail.get("errorCode") or "")
+    return ""
+
+
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 # firebase-admin error codes (FirebaseError.code) worth trying again later.
 RETRYABLE_CODES = frozenset(

@@ -58,6 +58,7 @@ DOMAIN_APPS = (
     "enrollments",
     "attendance",
     "hours",
+    "notifications",
 )
 
 

@@ -41,6 +41,7 @@ from backend.organizations.models import Organization
 from backend.regions.models import LEVEL_DEPTH, Region, RegionLevel
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import Skill
+from notifications import events
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 MAX_TITLE_LENGTH = 200
@@ -266,8 +267,9 @@ def update_activity(actor: Any, activity: Activity, changes: Mapping[str, Any]) 
         changed = changes_between(before, snapshot(activity, AUDITED_ACTIVITY_FIELDS))
         if changed:
             activity.save(update_fields=[*EDITABLE_ACTIVITY_FIELDS, "updated_at"])
-            record(actor, "activity.update", activity, activity.region, changed)
+            event = record(actor, "activity.update", activity, activity.region, changed)
             detach_from_series(activity)
+            events.activity_changed(activity, event)
     return activity
 
 
@@ -322,16 +324,14 @@ def publish_activity(actor: Any, activity: Activity) -> Activity:
             activity.region,
             {"status": [ActivityStatus.DRAFT.value, ActivityStatus.PUBLISHED.value]},
         )
+        events.activity_published(activity, actor)
     return activity
 
 
 def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
     """Call off a draft or a published activity that is not over yet, recording who did it
-    and why (the reason is shown with the activity).
-
-    Notifies nobody yet: the notification work will send, after commit, a message to every
-    volunteer enrolled on its shifts.
-    """
+    and why (the reason is shown with the activity and sent to everyone signed up for a
+    shift that has not ended)."""
     now = timezone.now()
     problems = Problems()
     reason = _text(problems, "reason", reason, MAX_REASON_LENGTH, required=True)
@@ -368,6 +368,7 @@ def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
             {"status": [old_status, ActivityStatus.CANCELLED.value]},
             reason=reason,
         )
+        events.activity_cancelled(activity, reason)
     return activity
 
 
@@ -408,7 +409,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
         _ensure_open(activity, now)
         _ensure_not_started(activity, shift, now)
         before = _shift_state(shift)
-        before_capacity = shift.capacity
+        before_capacity, starts_before = shift.capacity, shift.starts_at
         problems = Problems()
         if "title" in changes:
             shift.title = _text(problems, "title", changes["title"], MAX_SHIFT_TITLE_LENGTH)
@@ -445,8 +446,9 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
             shift.required_skills.set(skills)
         changed = changes_between(before, _shift_state(shift))
         if changed:
-            record(actor, "shift.update", shift, activity.region, changed)
+            event = record(actor, "shift.update", shift, activity.region, changed)
             detach_from_series(activity)
+            events.shift_rescheduled(shift, starts_before, event)
         if times_changed:
             refresh_activity_span(activity)
     shift.activity = activity
@@ -455,7 +457,8 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
 
 def remove_shift(actor: Any, shift: Shift) -> Activity:
     """Delete a shift nobody is confirmed on. A published activity keeps at least one shift
-    (cancel the activity instead) and the shifts that have begun. Returns the activity."""
+    (cancel the activity instead) and the shifts that have begun. Those pending or waiting
+    on it are told; their sign-ups go with it. Returns the activity."""
     now = timezone.now()
     with transaction.atomic():
         activity = _locked_activity(shift.activity_id)
@@ -480,6 +483,7 @@ def remove_shift(actor: Any, shift: Shift) -> Activity:
             activity.region,
             {name: [value, None] for name, value in _shift_state(shift).items()},
         )
+        events.shift_removed(shift, actor)
         shift.delete()
         refresh_activity_span(activity)
         detach_from_series(activity)

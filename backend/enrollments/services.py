@@ -22,6 +22,7 @@ from backend.enrollments.error_codes import EnrollmentErrorCode as Code
 from backend.enrollments.models import ACTIVE_STATUSES, Enrollment, EnrollmentStatus
 from backend.organizations.models import Membership
 from backend.volunteers.models import VolunteerProfile
+from notifications import events
 
 MAX_KEY_LENGTH = 64
 SHIFT_FIELDS_FOR_SIGN_UP = (
@@ -35,6 +36,8 @@ SHIFT_FIELDS_FOR_SIGN_UP = (
     "activity__members_only",
     "activity__requires_approval",
     "activity__organizer__name",
+    "activity__title",  # for the confirmation sent to the volunteer
+    "activity__time_zone",
 )
 
 
@@ -161,6 +164,7 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
             enrollment = Enrollment.objects.create(
                 shift=shift, volunteer=volunteer, status=status, idempotency_key=key
             )
+            events.signed_up(enrollment, shift)
         shift.confirmed_count = locked.confirmed_count
         return SignUp(enrollment, replayed=False)
     except IntegrityError:
@@ -209,6 +213,7 @@ def _promote_first_waiting(shift: Shift, now: dt.datetime) -> Enrollment | None:
             candidate.status = EnrollmentStatus.CONFIRMED
             candidate.promoted_at = now
             candidate.save(update_fields=["status", "promoted_at", "status_changed_at"])
+            events.enrollment_promoted(candidate, shift)
             return candidate
     return None
 
@@ -244,9 +249,10 @@ class Cancellation:
 def cancel(
     actor: User, enrollment_id: int, reason: str = "", *, by_coordinator: bool = False
 ) -> Cancellation:
-    """Cancel a sign-up (the volunteer's own, or any, for a coordinator). A confirmed place
-    goes to the first on the waiting list in the same transaction. Cancelling after the
-    activity's cut-off is allowed until the shift starts, and recorded as late."""
+    """Cancel a sign-up (the volunteer's own, or any, for a coordinator, who then tells the
+    volunteer). A confirmed place goes to the first on the waiting list in the same
+    transaction. Cancelling after the activity's cut-off is allowed until the shift starts,
+    and recorded as late."""
     now = timezone.now()
     with transaction.atomic():
         enrollment = (
@@ -261,7 +267,7 @@ def cancel(
             .select_related("activity")
             .get(pk=enrollment.shift_id)
         )
-        enrollment.refresh_from_db()
+        enrollment.refresh_from_db(from_queryset=Enrollment.objects.select_related("volunteer"))
         if enrollment.status not in ACTIVE_STATUSES:
             raise refuse("enrollment_id", _("This sign-up is no longer active."), Code.NOT_ACTIVE)
         if shift.starts_at <= now and not by_coordinator:
@@ -278,6 +284,8 @@ def cancel(
         enrollment.cancellation_reason = reason.strip()[:2000]
         enrollment.is_late_cancellation = was_confirmed and not by_coordinator and now > cutoff
         enrollment.save()
+        if by_coordinator:
+            events.enrollment_cancelled(enrollment, shift)
         promoted = _free_place(shift, now) if was_confirmed else None
         return Cancellation(enrollment, promoted)
 
@@ -290,8 +298,12 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
         enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
         if enrollment is None:
             raise refuse("enrollment_id", _("No such sign-up."), Code.NOT_FOUND)
-        shift = Shift.objects.select_for_update(of=("self",)).get(pk=enrollment.shift_id)
-        enrollment.refresh_from_db()
+        shift = (
+            Shift.objects.select_for_update(of=("self",))
+            .select_related("activity")
+            .get(pk=enrollment.shift_id)
+        )
+        enrollment.refresh_from_db(from_queryset=Enrollment.objects.select_related("volunteer"))
         if enrollment.status != EnrollmentStatus.PENDING:
             raise refuse(
                 "enrollment_id", _("This sign-up is not waiting for a decision."), Code.NOT_PENDING
@@ -299,9 +311,8 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
         if approve:
             # What held at sign-up must still hold: the activity may be cancelled by now, the
             # volunteer suspended or booked elsewhere at that time.
-            volunteer = VolunteerProfile.objects.get(pk=enrollment.volunteer_id)
             full_shift = Shift.objects.select_related("activity__organizer").get(pk=shift.pk)
-            _check_may_enroll(volunteer, full_shift, now)
+            _check_may_enroll(enrollment.volunteer, full_shift, now)
         if not approve:
             enrollment.status = EnrollmentStatus.REJECTED
         elif shift.confirmed_count < shift.capacity and shift.starts_at > now:
@@ -311,4 +322,5 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
             enrollment.status = EnrollmentStatus.WAITLISTED
         enrollment.decided_by = actor
         enrollment.save()
+        events.enrollment_decided(enrollment, shift, actor)
         return enrollment

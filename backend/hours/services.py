@@ -19,6 +19,7 @@ from backend.attendance.models import Attendance
 from backend.core.problems import refuse
 from backend.hours.error_codes import HoursErrorCode as Code
 from backend.hours.models import EntryKind, ServiceHoursEntry
+from notifications import events
 
 MAX_VERIFY_BATCH = 200
 MAX_CORRECTION_MINUTES = 7 * 24 * 60
@@ -99,7 +100,8 @@ def _entries_for_update(entry_ids: list[int]) -> list[ServiceHoursEntry]:
 
 def verify_entries(actor: User, entry_ids: list[int]) -> list[ServiceHoursEntry]:
     """Verify entries once, all or none: a batch with an unknown entry, one the actor does
-    not manage, one already verified or the actor's own hours changes nothing."""
+    not manage, one already verified or the actor's own hours changes nothing. Each entry's
+    volunteer is told."""
     ids = sorted(set(entry_ids))
     if not ids:
         raise refuse("entry_ids", _("Choose the entries to verify."), Code.REQUIRED)
@@ -125,6 +127,7 @@ def verify_entries(actor: User, entry_ids: list[int]) -> list[ServiceHoursEntry]
         ServiceHoursEntry.objects.filter(pk__in=ids).update(verified_at=now, verified_by=actor)
         for entry in entries:
             entry.verified_at, entry.verified_by = now, actor
+        events.hours_verified(entries)
     return entries
 
 

@@ -47,6 +47,14 @@ class VolunteerProfile(models.Model):
         related_name="volunteers",
         blank=True,
     )
+    # Kinds of service they would like to do: new-activity alerts (and later the matching)
+    # consider activities of these categories only; none means every category.
+    preferred_categories = models.ManyToManyField(
+        "servicepoints.ServiceCategory",
+        verbose_name=_("preferred categories"),
+        related_name="interested_volunteers",
+        blank=True,
+    )
     languages = models.JSONField(
         _("languages and dialects"),
         default=list,

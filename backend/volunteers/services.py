@@ -12,12 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.regions.models import Region
+from backend.servicepoints.models import ServiceCategory
 from backend.volunteers.error_codes import VolunteerErrorCode
 from backend.volunteers.models import AvailabilityWindow, Skill, VolunteerProfile
 
 MAX_WINDOWS = 21
 MAX_SKILLS = 30
 MAX_REGIONS = 20
+MAX_PREFERRED_CATEGORIES = 18  # every category there is
 MAX_LANGUAGES = 10
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,8}(-[a-z0-9]{2,8})*$")
 UNSET: Any = object()
@@ -40,6 +42,7 @@ class ProfileChanges:
     home: Any = UNSET  # (latitude, longitude) or None to clear
     region_ids: Any = UNSET
     languages: Any = UNSET
+    preferred_category_ids: Any = UNSET
 
 
 def _error(field_name: str, message: Any, code: VolunteerErrorCode) -> ValidationError:
@@ -85,6 +88,18 @@ def _clean(changes: ProfileChanges) -> dict[str, Any]:
         elif len(regions) != len(ids):
             refuse("regions_served", _("Unknown region."), VolunteerErrorCode.NOT_FOUND)
         cleaned["regions_served"] = regions
+    if changes.preferred_category_ids is not UNSET:
+        ids = set(changes.preferred_category_ids)
+        categories = list(ServiceCategory.objects.filter(pk__in=ids))
+        if len(ids) > MAX_PREFERRED_CATEGORIES:
+            refuse(
+                "preferred_categories",
+                _("At most %(max)d categories.") % {"max": MAX_PREFERRED_CATEGORIES},
+                VolunteerErrorCode.TOO_MANY,
+            )
+        elif len(categories) != len(ids):
+            refuse("preferred_categories", _("Unknown category."), VolunteerErrorCode.NOT_FOUND)
+        cleaned["preferred_categories"] = categories
     if changes.availability is not UNSET:
         windows: list[Window] = list(changes.availability)
         if len(windows) > MAX_WINDOWS:
@@ -149,6 +164,8 @@ def _apply(profile: VolunteerProfile, cleaned: dict[str, Any]) -> None:
         profile.skills.set(cleaned["skills"])
     if "regions_served" in cleaned:
         profile.regions_served.set(cleaned["regions_served"])
+    if "preferred_categories" in cleaned:
+        profile.preferred_categories.set(cleaned["preferred_categories"])
     if "availability" in cleaned:
         profile.availability.all().delete()
         AvailabilityWindow.objects.bulk_create(

@@ -36,6 +36,11 @@ class VolunteerProfileInput(graphene.InputObjectType):
     availability = graphene.List(graphene.NonNull(AvailabilityWindowInput))
     home = graphene.Field(LocationInput, description="Null clears the home location.")
     regions_served = graphene.List(graphene.NonNull(graphene.ID))
+    preferred_categories = graphene.List(
+        graphene.NonNull(graphene.ID),
+        description="ServiceCategory IDs: alerts about new activities (turned on in the "
+        "notification preferences) only for these; empty for any.",
+    )
     languages = graphene.List(graphene.NonNull(graphene.String))
 
 
@@ -57,6 +62,11 @@ def changes_from(data: dict[str, Any]) -> ProfileChanges:
         else UNSET,
         region_ids=pks_from_global_ids(capped("regions_served"), "Region", "regions_served")
         if given("regions_served")
+        else UNSET,
+        preferred_category_ids=pks_from_global_ids(
+            capped("preferred_categories"), "ServiceCategory", "preferred_categories"
+        )
+        if given("preferred_categories")
         else UNSET,
         availability=[Window(w.weekday, w.starts_at, w.ends_at) for w in capped("availability")]
         if given("availability")

@@ -12,6 +12,7 @@ from schema.core.optimizer import OptimizerHints
 from schema.core.scope import current_scope, current_user
 from schema.core.types import LinliNode, LinliObjectType
 from schema.regions.types import RegionType
+from schema.servicepoints.types import ServiceCategoryType
 
 
 def may_see_contact(info: GraphQLResolveInfo, profile: VolunteerProfile) -> bool:
@@ -44,6 +45,11 @@ class VolunteerType(LinliObjectType):
     )
     skills = graphene.List(graphene.NonNull(SkillType), required=True)
     regions_served = graphene.List(graphene.NonNull(RegionType), required=True)
+    preferred_categories = graphene.List(
+        graphene.NonNull(ServiceCategoryType),
+        required=True,
+        description="Kinds of service they would like to do; empty means any.",
+    )
     languages = graphene.List(
         graphene.NonNull(graphene.String),
         required=True,
@@ -71,7 +77,15 @@ class VolunteerType(LinliObjectType):
         description = "A registered volunteer. Contact details are private."
         interfaces = (LinliNode,)
         connection_class = CountableConnection
-        fields = ("id", "display_name", "skills", "regions_served", "languages", "is_verified")
+        fields = (
+            "id",
+            "display_name",
+            "skills",
+            "regions_served",
+            "preferred_categories",
+            "languages",
+            "is_verified",
+        )
 
     @classmethod
     def visible_queryset(cls, queryset: QuerySet[Any], info: GraphQLResolveInfo) -> QuerySet[Any]:
@@ -118,6 +132,10 @@ class VolunteerType(LinliObjectType):
     @staticmethod
     def resolve_regions_served(root: VolunteerProfile, info: GraphQLResolveInfo) -> Any:
         return list(root.regions_served.all())
+
+    @staticmethod
+    def resolve_preferred_categories(root: VolunteerProfile, info: GraphQLResolveInfo) -> Any:
+        return list(root.preferred_categories.all())
 
     @staticmethod
     def resolve_languages(root: VolunteerProfile, info: GraphQLResolveInfo) -> list[str]:
