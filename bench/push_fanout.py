@@ -141,7 +141,9 @@ def main() -> None:
     args = parser.parse_args()
 
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
-    stub = multiprocessing.Process(target=run_stub, args=(ports, args.latency_ms / 1000), daemon=True)
+    stub = multiprocessing.Process(
+        target=run_stub, args=(ports, args.latency_ms / 1000), daemon=True
+    )
     stub.start()
     port = ports.get(timeout=10)
     from notifications.stub_server import service_account_info
@@ -187,7 +189,10 @@ def main() -> None:
     rss_fanout = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     states = dict(
-        Delivery.objects.order_by().values("status").annotate(n=Count("id")).values_list("status", "n")
+        Delivery.objects.order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
     sent = sum(r["sent"] for r in results)
     batches = sum(r["batches"] for r in results)
@@ -201,8 +206,11 @@ def main() -> None:
     print(f"messages per second (push stage):        {sent / (done - fanned_at):8.0f}")
     print(f"FCM send_each calls: {batches:,} (≤ 500 messages each); HTTP requests: {sent:,}")
     print(f"delivery states: {states}")
-    print(f"peak RSS: fan-out process {rss_fanout / 1024:.0f} MB (before: {rss_before / 1024:.0f} MB); "
-          + ", ".join(f"sender {n} {r['max_rss_kb'] / 1024:.0f} MB" for n, r in enumerate(results)))
+    print(
+        f"peak RSS: fan-out process {rss_fanout / 1024:.0f} MB "
+        f"(before: {rss_before / 1024:.0f} MB); "
+        + ", ".join(f"sender {n} {r['max_rss_kb'] / 1024:.0f} MB" for n, r in enumerate(results))
+    )
     stub.terminate()
 
 

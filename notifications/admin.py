@@ -17,14 +17,6 @@ from notifications.models import (
     NotificationSettings,
 )
 
-VISIBLE_IDENTIFIER_CHARS = 6
-
-
-def masked(identifier: str) -> str:
-    """Push identifiers are credentials for pushing to a phone: only the tail is shown (search
-    finds a device by its whole identifier)."""
-    return "****" + identifier[-VISIBLE_IDENTIFIER_CHARS:]
-
 
 class WrittenBySystem:
     """Rows the notification machinery writes: shown, never added or edited here."""
@@ -76,7 +68,7 @@ class DeviceAdmin(WrittenBySystem, admin.ModelAdmin):
 
     @admin.display(description=_("identifier"))
     def masked_identifier(self, device: Device) -> str:
-        return masked(device.identifier)
+        return device.masked_identifier
 
     @admin.action(description=_("Stop pushes to the selected devices"))
     def stop_pushes(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
@@ -114,7 +106,7 @@ class DeliveryInline(admin.TabularInline):
 
     @admin.display(description=_("device"))
     def device_identifier(self, delivery: Delivery) -> str:
-        return f"{delivery.device.get_platform_display()} {masked(delivery.device.identifier)}"
+        return f"{delivery.device.get_platform_display()} {delivery.device.masked_identifier}"
 
 
 @admin.register(Notification)
@@ -187,7 +179,7 @@ class DeliveryAdmin(WrittenBySystem, admin.ModelAdmin):
 
     @admin.display(description=_("device"))
     def device_identifier(self, delivery: Delivery) -> str:
-        return f"{delivery.device.get_platform_display()} {masked(delivery.device.identifier)}"
+        return f"{delivery.device.get_platform_display()} {delivery.device.masked_identifier}"
 
 
 @admin.register(Broadcast)

@@ -57,7 +57,7 @@ def send_broadcast(
     urgent: bool = False,
 ) -> tuple[Broadcast, bool]:
     """Queue a notice to ``target``'s people; (broadcast, replayed). The caller has checked
-    that ``sender`` may address the target (``notifications.broadcast`` rule).
+    that ``sender`` may address the target (``notifications.send_broadcast`` rule).
 
     A retry with the same ``idempotency_key`` returns the first broadcast and sends nothing
     again; fresh broadcasts are rate-limited per sender (``BROADCAST_RATE_PER_SENDER``).
@@ -120,7 +120,7 @@ def send_broadcast(
     return broadcast, False
 
 
-_TARGET_FIELD = {
+_TARGET_FIELD: dict[str, str] = {
     BroadcastAudience.ACTIVITY: "activity",
     BroadcastAudience.ORGANIZATION: "organization",
     BroadcastAudience.COMMUNITY: "region",
@@ -150,11 +150,11 @@ def recipients(broadcast: Broadcast) -> QuerySet[Any]:
     ids: QuerySet[Any]
     if broadcast.audience == BroadcastAudience.ACTIVITY:
         ids = Enrollment.objects.filter(
-            shift__activity_id=broadcast.activity_id, status__in=ACTIVE_STATUSES
+            shift__activity=broadcast.activity, status__in=ACTIVE_STATUSES
         ).values_list("volunteer__user_id", flat=True)
     elif broadcast.audience == BroadcastAudience.ORGANIZATION:
         ids = Membership.objects.filter(
-            organization_id=broadcast.organization_id, is_active=True
+            organization=broadcast.organization, is_active=True
         ).values_list("user_id", flat=True)
     else:
         assert broadcast.region is not None
@@ -200,7 +200,8 @@ def fan_out(broadcast_id: int, now: dt.datetime | None = None) -> int:
         title=broadcast.title,
         body=broadcast.body,
         urgent=broadcast.urgent,
-        data={"screen": "broadcast", "broadcastId": str(broadcast.pk)},
+        # The notice is all in the inbox row: the app opens it there.
+        data={"screen": "notification"},
     )
     for chunk in _chunks_after(broadcast, already or 0):
         with transaction.atomic():

@@ -81,7 +81,13 @@ class Device(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_platform_display()} {self.identifier[:12]}…"
+        return f"{self.get_platform_display()} {self.masked_identifier}"
+
+    @property
+    def masked_identifier(self) -> str:
+        """An identifier is a credential for pushing to one phone: only its tail is shown,
+        enough to tell one's devices apart."""
+        return "****" + self.identifier[-6:]
 
 
 class PushState(models.TextChoices):

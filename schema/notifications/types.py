@@ -38,19 +38,11 @@ BroadcastStatusEnum = graphene.Enum.from_enum(
     BroadcastStatus, description="How far a coordinator's notice has got."
 )
 
-VISIBLE_IDENTIFIER_CHARS = 6
-
-
-def mask_identifier(identifier: str) -> str:
-    """A push identifier is a credential for pushing to one phone: only its tail is shown,
-    enough to tell one's devices apart."""
-    return "****" + identifier[-VISIBLE_IDENTIFIER_CHARS:]
-
 
 class DeviceType(LinliObjectType):
     identifier = graphene.String(
         required=True,
-        description=f"Masked: only the last {VISIBLE_IDENTIFIER_CHARS} characters are shown.",
+        description="Masked: only the last 6 characters are shown.",
     )
     identifier_kind = graphene.Field(DeviceIdentifierKindEnum, required=True)
     platform = graphene.Field(DevicePlatformEnum, required=True)
@@ -88,7 +80,7 @@ class DeviceType(LinliObjectType):
 
     @staticmethod
     def resolve_identifier(root: Device, info: GraphQLResolveInfo) -> str:
-        return mask_identifier(root.identifier)
+        return root.masked_identifier
 
 
 class NotificationConnection(CountableConnection):

@@ -42,6 +42,9 @@ mutation Unregister($identifier: String!) {
 MY_DEVICES = """
 query { myDevices { id identifier platform } }
 """
+DEVICE_NODE = """
+query Node($id: ID!) { node(id: $id) { id } }
+"""
 LOGOUT = """
 mutation { logout { errors { code } } }
 """
@@ -87,13 +90,12 @@ FID = "cR8eKx2dT0uYvW1zQ_-4aB"
 
 @pytest.fixture
 def volunteer(db):
-    """A signed-in volunteer: (user, their sign-in session, a client with their token)."""
-    user = make_volunteer("inbox-owner")
-    return user
+    return make_volunteer("inbox-owner")
 
 
 @pytest.fixture
 def signed_in(gql, volunteer):
+    """The volunteer's sign-in session, and a client holding its access token."""
     pair = start_session(volunteer)
     return pair.session, gql.with_token(pair.access_token)
 
@@ -176,6 +178,15 @@ def test_a_device_stops_being_listed_when_its_sign_in_ends(gql, volunteer, signe
     assert client.mutate(LOGOUT)["errors"] == []
 
     assert second_sign_in.data(MY_DEVICES)["myDevices"] == []
+
+
+def test_nobody_looks_up_another_person_s_device_by_its_id(signed_in, other):
+    _session, client = signed_in
+    _other_user, other_client = other
+    device_id = register(client)["device"]["id"]
+
+    assert client.data(DEVICE_NODE, {"id": device_id})["node"] == {"id": device_id}
+    assert other_client.data(DEVICE_NODE, {"id": device_id})["node"] is None
 
 
 @pytest.mark.parametrize(
