@@ -11,7 +11,16 @@ from backend.organizations.models import Membership, Organization
 from backend.regions.models import Region
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import AvailabilityWindow, Skill, VolunteerProfile
-from tests.fixtures import make_activity, make_service_point
+from notifications import services as notification_services
+from notifications.models import (
+    Broadcast,
+    Delivery,
+    Device,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
+from tests.fixtures import make_activity, make_service_point, make_volunteer
 
 DOMAIN_MODELS = [
     Region,
@@ -25,9 +34,36 @@ DOMAIN_MODELS = [
     Shift,
     User,
     AuthSession,
+    Device,
+    Notification,
+    Delivery,
+    Broadcast,
+    NotificationPreference,
+    NotificationSettings,
 ]
 
-CREATED_ONLY_BY_THE_SYSTEM = {AuthSession}
+CREATED_ONLY_BY_THE_SYSTEM = {AuthSession, Device, Notification, Delivery, Broadcast}
+
+
+def _notification_rows(user: User, activity: Activity) -> None:
+    """One row of each notification model, so their change pages render too."""
+    device = notification_services.register_device(
+        user, notification_services.DeviceSpec("d" * 40, "fcm_token", "android")
+    )
+    notification = Notification.objects.create(
+        recipient=user, kind="broadcast", title="停水", body="明天停水"
+    )
+    Delivery.objects.create(notification=notification, device=device)
+    Broadcast.objects.create(
+        sender=user,
+        audience="activity",
+        activity=activity,
+        title="停水",
+        body="明天停水",
+        idempotency_key="k",
+    )
+    NotificationPreference.objects.create(user=user, kind="broadcast", push=False, inbox=True)
+    NotificationSettings.objects.create(user=user)
 
 
 def test_every_domain_model_is_in_the_admin():
@@ -41,6 +77,7 @@ def test_every_domain_model_is_in_the_admin():
 def test_list_search_add_and_change_pages_render(admin_client, community, model):
     activity = make_activity(community.team, community.grid)
     make_service_point(community.grid, community.categories["haircut"])
+    _notification_rows(make_volunteer("notified"), activity)
     opts = model._meta
     changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
 
