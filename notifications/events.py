@@ -68,6 +68,7 @@ def activity_published(activity: Activity, actor: Any) -> int:
     recipients = list(
         _interested_volunteers(activity)
         .exclude(user_id=_pk(actor))
+        .order_by()
         .values_list("user_id", flat=True)
     )
     point = activity.service_point
@@ -189,9 +190,10 @@ def activity_cancelled(activity: Activity, reason: str) -> int:
 def shift_rescheduled(shift: Shift, starts_before: dt.datetime, change: AuditEvent) -> int:
     """Tell everyone signed up for ``shift`` its new time and the old one. Urgent when either
     is near: moved away from tomorrow morning is as pressing as moved to it."""
-    if not {"starts_at", "ends_at"} & set(change.changes):
-        return 0
     activity = shift.activity
+    moved = {"starts_at", "ends_at"} & set(change.changes)
+    if not moved or activity.status != ActivityStatus.PUBLISHED:  # drafts have no sign-ups
+        return 0
     recipients = [row[0] for row in _signed_up(Q(shift=shift), exclude=change.actor_id)]
     return _send(
         recipients,
@@ -216,6 +218,8 @@ def shift_removed(shift: Shift, actor: Any) -> int:
     """Tell those still signed up for a shift about to be deleted (call before deleting it:
     their sign-ups go with it). The link opens the activity: the shift is gone."""
     activity = shift.activity
+    if activity.status != ActivityStatus.PUBLISHED:
+        return 0
     recipients = [row[0] for row in _signed_up(Q(shift=shift), exclude=_pk(actor))]
     return _send(
         recipients,
@@ -256,8 +260,8 @@ def enrollment_decided(enrollment: Enrollment, shift: Shift, actor: Any) -> int:
 
 
 def enrollment_cancelled(enrollment: Enrollment, shift: Shift) -> int:
-    """A coordinator cancelled a volunteer's sign-up (the volunteer's own cancellation
-    tells nobody)."""
+    """A sign-up was cancelled: the volunteer is told when someone else (a coordinator)
+    did it; their own cancellation tells nobody."""
     if enrollment.cancelled_by_id == enrollment.volunteer.user_id:
         return 0
     return _about_sign_up(

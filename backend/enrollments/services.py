@@ -284,8 +284,7 @@ def cancel(
         enrollment.cancellation_reason = reason.strip()[:2000]
         enrollment.is_late_cancellation = was_confirmed and not by_coordinator and now > cutoff
         enrollment.save()
-        if by_coordinator:
-            events.enrollment_cancelled(enrollment, shift)
+        events.enrollment_cancelled(enrollment, shift)
         promoted = _free_place(shift, now) if was_confirmed else None
         return Cancellation(enrollment, promoted)
 
