@@ -130,6 +130,15 @@ def _claimable(now: dt.datetime) -> Q:
 
 
 def _claim(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
+    """Claim up to ``limit`` due deliveries: (claim id, the deliveries it holds)."""
+    while True:
+        claim, claimed, gave_up = _claim_once(now, limit)
+        # A batch made only of given-up rows says nothing about what is still due.
+        if claimed or not gave_up:
+            return claim, claimed
+
+
+def _claim_once(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int], bool]:
     claim = uuid.uuid4()
     with transaction.atomic():
         candidates = list(
@@ -138,7 +147,7 @@ def _claim(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
             ).values_list("id", "status", "attempts")[:limit]
         )
         if not candidates:
-            return claim, []
+            return claim, [], False
         # A batch in flight when its worker died, on its last attempt: whatever killed the
         # worker would kill the next one too.
         lost = {
@@ -169,7 +178,7 @@ def _claim(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
             claim_id=claim,
         ).values_list("id", flat=True)
     )
-    return claim, claimed
+    return claim, claimed, bool(lost)
 
 
 def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> BatchReport:

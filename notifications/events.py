@@ -3,8 +3,8 @@
 The domain services call one function here per event, inside the transaction of the change,
 so a notification exists exactly when its event was committed (pushes leave after commit,
 see ``notifications.services.notify``). Each function finds its recipients in SQL and hands
-one ``Message`` to ``notify``: a fixed number of queries whatever the number of recipients
-(hours are the exception: every entry says its own minutes).
+one ``Message`` to ``notify`` (or, when every recipient hears something different, pairs to
+``notify_each``): a fixed number of queries whatever the number of recipients.
 
 What every message follows:
 
@@ -39,7 +39,7 @@ from backend.organizations.models import Membership
 from backend.volunteers.models import VolunteerProfile
 from notifications.kinds import URGENT_WITHIN, NotificationKind, policy
 from notifications.models import NotificationPreference
-from notifications.services import Message, notify
+from notifications.services import Message, notify, notify_each
 from notifications.texts import NO_REASON, Localized
 
 # Edits of an activity that its participants need to hear of (where, what, under which
@@ -324,7 +324,7 @@ def hours_verified(entries: Sequence[ServiceHoursEntry]) -> int:
             pk__in=[entry.enrollment_id for entry in entries if entry.enrollment_id]
         ).values_list("pk", "shift__activity_id", "shift__activity__title")
     }
-    created = 0
+    messages = []
     for entry in entries:
         activity_id, title = activities.get(entry.enrollment_id or 0, (None, ""))
         data = {
@@ -333,19 +333,17 @@ def hours_verified(entries: Sequence[ServiceHoursEntry]) -> int:
         }
         if activity_id is not None:
             data["activityId"] = to_global_id("Activity", activity_id)
-        created += _send(
-            [entry.volunteer.user_id],
-            Message(
-                kind=NotificationKind.HOURS_VERIFIED,
-                params={
-                    "activity": title or entry.organization.name,
-                    "minutes": entry.minutes + corrected.get(entry.pk, 0),
-                },
-                data=data,
-                dedupe_key=f"hours-entry-{entry.pk}-verified",
-            ),
+        message = Message(
+            kind=NotificationKind.HOURS_VERIFIED,
+            params={
+                "activity": title or entry.organization.name,
+                "minutes": entry.minutes + corrected.get(entry.pk, 0),
+            },
+            data=data,
+            dedupe_key=f"hours-entry-{entry.pk}-verified",
         )
-    return created
+        messages.append((entry.volunteer.user_id, message))
+    return notify_each(messages)
 
 
 # --- Helpers -------------------------------------------------------------------------------

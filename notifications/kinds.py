@@ -1,7 +1,8 @@
 """The kinds of notification and what each one does by default.
 
-One table, read by the preferences (defaults, opt-in), the inbox texts, and the push
-options (urgency, collapse, lifetime). A kind's value is stored in rows and shown to
+One table of defaults, read by the preferences (push and inbox on or off, opt-in). Urgency,
+collapse keys and push lifetimes depend on the event and are set in ``notifications.events``.
+A kind's value is stored in rows and shown to
 clients as an enum: add kinds, never rename them.
 """
 
@@ -34,15 +35,10 @@ class KindPolicy:
     inbox: bool = True  # default of the inbox channel
     # Opt-in kinds stay off until the user turns them on (alerts about new activities).
     opt_in: bool = False
-    # A later message of the same kind about the same object replaces the earlier one on
-    # the phone (FCM collapse key, APNs collapse id), e.g. two edits of one activity.
-    collapses: bool = False
 
 
 POLICIES: dict[str, KindPolicy] = {
     NotificationKind.ACTIVITY_PUBLISHED: KindPolicy(push=False, inbox=False, opt_in=True),
-    NotificationKind.ACTIVITY_CHANGED: KindPolicy(collapses=True),
-    NotificationKind.SHIFT_CHANGED: KindPolicy(collapses=True),
 }
 DEFAULT_POLICY = KindPolicy()
 

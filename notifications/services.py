@@ -62,7 +62,7 @@ class Message:
     body: str = ""
 
 
-def _chunks(values: Iterable[int], size: int) -> Iterator[list[int]]:
+def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(values)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -80,16 +80,26 @@ def notify(
     Returns how many were created (a repeated ``dedupe_key`` creates nothing). Call it inside
     the transaction of the event; the push job is queued when that transaction commits.
     """
+    pairs = ((user_id, message) for user_id in sorted(set(recipient_ids)))
+    return notify_each(pairs, broadcast=broadcast, now=now)
+
+
+def notify_each(
+    items: Iterable[tuple[int, Message]],
+    *,
+    broadcast: Broadcast | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """``notify`` for messages that differ per recipient (each hours entry says its own
+    minutes): the same few queries per ``RECIPIENT_CHUNK`` items, whatever their mix."""
     now = now or timezone.now()
-    kind_policy = policy(message.kind)
     created = 0
     queued = False
-    with transaction.atomic():
-        for chunk in _chunks(sorted(set(recipient_ids)), RECIPIENT_CHUNK):
-            rows = _notifications_for(chunk, message, kind_policy, broadcast, now)
-            Notification.objects.bulk_create(
-                rows, ignore_conflicts=bool(message.dedupe_key or broadcast)
-            )
+    with transaction.atomic(savepoint=False):
+        for chunk in _chunks(items, RECIPIENT_CHUNK):
+            rows = _notifications_for(chunk, broadcast, now)
+            if rows:
+                Notification.objects.bulk_create(rows, ignore_conflicts=True)
             created += len(rows)
             queued = queued or any(row.push_state == PushState.QUEUED for row in rows)
         if queued:
@@ -99,62 +109,74 @@ def notify(
     return created
 
 
+@dataclass(frozen=True)
+class _Recipient:
+    language: str
+    zone: str | None
+    quiet_enabled: bool | None
+    quiet_start: dt.time | None
+    quiet_end: dt.time | None
+
+
 def _notifications_for(
-    user_ids: list[int],
-    message: Message,
-    kind_policy: Any,
-    broadcast: Broadcast | None,
-    now: dt.datetime,
+    items: list[tuple[int, Message]], broadcast: Broadcast | None, now: dt.datetime
 ) -> list[Notification]:
-    languages = dict(
-        User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", "language")
-    )
+    """Rows for one chunk, in at most three queries: the recipients with their quiet hours,
+    their choices for these kinds, and (if the messages carry keys) what was already sent."""
+    user_ids = {user_id for user_id, _message in items}
+    kinds = {message.kind for _user, message in items}
+    recipients = {
+        row[0]: _Recipient(*row[1:])
+        for row in User.objects.filter(pk__in=user_ids, is_active=True).values_list(
+            "pk",
+            "language",
+            "notification_settings__time_zone",
+            "notification_settings__quiet_hours_enabled",
+            "notification_settings__quiet_hours_start",
+            "notification_settings__quiet_hours_end",
+        )
+    }
     choices = {
-        user_id: (push, inbox)
-        for user_id, push, inbox in NotificationPreference.objects.filter(
-            user_id__in=user_ids, kind=message.kind
-        ).values_list("user_id", "push", "inbox")
+        (user_id, kind): (push, inbox)
+        for user_id, kind, push, inbox in NotificationPreference.objects.filter(
+            user_id__in=user_ids, kind__in=kinds
+        ).values_list("user_id", "kind", "push", "inbox")
     }
-    quiet = {
-        row[0]: row[1:]
-        for row in NotificationSettings.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "time_zone", "quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end"
-        )
-    }
-    already: set[int] = set()
-    if message.dedupe_key:
+    keys = {message.dedupe_key for _user, message in items if message.dedupe_key}
+    already: set[tuple[int, str]] = set()
+    if keys:
         already = set(
-            Notification.objects.filter(
-                recipient_id__in=user_ids, dedupe_key=message.dedupe_key
-            ).values_list("recipient_id", flat=True)
+            Notification.objects.filter(recipient_id__in=user_ids, dedupe_key__in=keys).values_list(
+                "recipient_id", "dedupe_key"
+            )
         )
-    texts: dict[str, tuple[str, str]] = {}
+    texts: dict[tuple[int, str], tuple[str, str]] = {}
     rows = []
-    for user_id in user_ids:
-        if user_id not in languages or user_id in already:
+    for user_id, message in items:
+        recipient = recipients.get(user_id)
+        if recipient is None or (user_id, message.dedupe_key) in already:
             continue
-        push, inbox = choices.get(user_id, (kind_policy.push, kind_policy.inbox))
+        default = policy(message.kind)
+        push, inbox = choices.get((user_id, message.kind), (default.push, default.inbox))
         if not (push or inbox):
             continue
-        language = language_for(languages[user_id])
-        if language not in texts:
-            texts[language] = (
+        language = language_for(recipient.language)
+        text_key = (id(message), language)
+        if text_key not in texts:
+            texts[text_key] = (
                 (message.title, message.body)
                 if message.title
                 else render(message.kind, language, message.params)
             )
-        title, body = texts[language]
+        title, body = texts[text_key]
         state, push_after = PushState.NONE, None
         if push:
-            zone, enabled, start, end = quiet.get(
-                user_id, (None, True, DEFAULT_QUIET_START, DEFAULT_QUIET_END)
-            )
             push_after = push_time(
                 now,
-                zone or _default_zone(),
-                start,
-                end,
-                enabled=enabled,
+                recipient.zone or _default_zone(),
+                recipient.quiet_start or DEFAULT_QUIET_START,
+                recipient.quiet_end or DEFAULT_QUIET_END,
+                enabled=recipient.quiet_enabled is not False,
                 urgent=message.urgent,
             )
             state = PushState.QUEUED if push_after <= now else PushState.HELD
@@ -176,6 +198,8 @@ def _notifications_for(
                 push_expires_at=message.push_expires_at,
             )
         )
+        if message.dedupe_key:  # the same event listed twice for one person
+            already.add((user_id, message.dedupe_key))
     return rows
 
 

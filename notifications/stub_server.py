@@ -6,8 +6,9 @@ server's ``/token`` (``service_account_info`` makes one): the client then signs 
 fetches an access token and sends every message over HTTP exactly as it would to FCM.
 
 Tests script answers per identifier (``reject``, ``fail_for``), for the next calls whatever
-their target (``fail_next``), or for the token endpoint (``refuse_token_requests``); every
-message received is recorded with the answer it got. Run it by hand to watch pushes:
+their target (``fail_next``), or for the client's credentials (``refuse_token_requests``,
+``revoke_access_tokens``); every message received is recorded with the answer it got. Run
+it by hand to watch pushes:
 
     python -m notifications.stub_server --port 9099
     FCM_ENDPOINT=http://127.0.0.1:9099 FCM_CREDENTIALS_FILE=var/stub-key.json make serve
@@ -28,6 +29,8 @@ from typing import Any
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
+ACCESS_TOKEN_REFUSED = "ACCESS_TOKEN_REFUSED"
+
 # FCM error code → (HTTP status, canonical status, message)
 ERRORS = {
     "UNREGISTERED": (404, "NOT_FOUND", "Requested entity was not found."),
@@ -41,6 +44,12 @@ ERRORS = {
     "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
     "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "APNs certificate or key was invalid."),
+    # Not FCM's own: Google's answer to a revoked or expired access token (no FcmError).
+    ACCESS_TOKEN_REFUSED: (
+        401,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials.",
+    ),
 }
 
 
@@ -77,6 +86,8 @@ class StubState:
     token_requests: int = 0
     # The token endpoint refuses the grant (as for a revoked service-account key).
     refuse_token_requests: bool = False
+    # Access tokens no longer accepted (``revoke_access_tokens``).
+    revoked_tokens: set[str] = field(default_factory=set)
     latency: float = 0.0  # seconds each answer waits
     record_messages: bool = True
     count: int = 0
@@ -110,14 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/token"):
             with self.server.lock:
                 state.token_requests += 1
+                token = f"stub-token-{next(self.server.token_numbers)}"
+                self.server.issued_tokens.add(token)
             if state.refuse_token_requests:
                 self._reply(
                     400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
                 )
                 return
-            self._reply(
-                200, {"access_token": "stub-token", "expires_in": 3600, "token_type": "Bearer"}
-            )
+            self._reply(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
             return
         parts = self.path.split("/")  # /v1/projects/<project>/messages:send
         if len(parts) != 5 or parts[1] != "v1" or parts[4] != "messages:send":
@@ -131,7 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             number = next(self.server.counter)
             state.count += 1
-            error = state.scripted.popleft() if state.scripted else None
+            error = None
+            if received.authorization.removeprefix("Bearer ") in state.revoked_tokens:
+                error = ACCESS_TOKEN_REFUSED
+            if error is None and state.scripted:
+                error = state.scripted.popleft()
             if error is None and state.scripted_for.get(target):
                 error = state.scripted_for[target].popleft()
             if error is None and target in state.unregistered:
@@ -146,17 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
                 state.received.append(received)
         if error is not None:
             status, canonical, text = ERRORS[error]
-            self._reply(
-                status,
-                {
-                    "error": {
-                        "code": status,
-                        "message": text,
-                        "status": canonical,
-                        "details": [{"@type": FCM_ERROR_TYPE, "errorCode": error}],
-                    }
-                },
-            )
+            answer: dict[str, Any] = {"code": status, "message": text, "status": canonical}
+            if error != ACCESS_TOKEN_REFUSED:
+                answer["details"] = [{"@type": FCM_ERROR_TYPE, "errorCode": error}]
+            self._reply(status, {"error": answer})
             return
         self._reply(200, {"name": received.name})
 
@@ -171,6 +179,9 @@ class StubFcmServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.state = StubState()
         self.counter = itertools.count(1)
+        # Kept across ``reset``: a client keeps its access token from one test to the next.
+        self.token_numbers = itertools.count(1)
+        self.issued_tokens: set[str] = set()
         self.verbose = verbose
         self._thread: threading.Thread | None = None
 
@@ -225,6 +236,11 @@ class StubFcmServer(ThreadingHTTPServer):
         """Answer every call to ``identifier`` with this FCM error code."""
         with self.lock:
             self.state.rejected[identifier] = error
+
+    def revoke_access_tokens(self) -> None:
+        """Refuse every access token handed out so far (401 without an FCM error code)."""
+        with self.lock:
+            self.state.revoked_tokens |= self.issued_tokens
 
     @property
     def accepted(self) -> list[Received]:

@@ -94,10 +94,11 @@ WEEKDAYS = {
 
 
 def language_for(code: str | None) -> str:
-    """A language the catalogue has: ``en-GB`` → ``en``; unknown or empty → the default."""
+    """A language the catalogue has: ``en-GB`` / ``en_US`` → ``en``; unknown or empty → the
+    default."""
     if code:
         try:
-            return translation.get_supported_language_variant(code.lower())
+            return translation.get_supported_language_variant(code.lower().replace("_", "-"))
         except LookupError:
             pass
     return str(settings.LANGUAGE_CODE)

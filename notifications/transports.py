@@ -133,6 +133,11 @@ class FirebaseTransport:
         )
         prefix = endpoint.rstrip("/") if endpoint else service._fcm_url.split("/v1/")[0]
         service._client.session.mount(prefix, adapter)
+        # FCM answers 401 for an APNs key Apple refused (THIRD_PARTY_AUTH_ERROR) as well as
+        # for a refused access token. The session would take every 401 for the second kind:
+        # fetch a new access token and send again, once per message. ``send`` looks after the
+        # access token itself (``_refresh_access_token``, ``_result``).
+        service._client.session._refresh_status_codes = ()
 
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         if not messages:
@@ -206,6 +211,11 @@ class FirebaseTransport:
         if _canonical_code(error) == "INVALID_ARGUMENT" and _names_the_identifier(error):
             return PushResult(Outcome.DEVICE_GONE, error_code=code, error_message=text)
         if isinstance(error, m.QuotaExceededError) or _canonical_code(error) in RETRYABLE_CODES:
+            return PushResult(Outcome.RETRY, error_code=code, error_message=text)
+        if _canonical_code(error) == "UNAUTHENTICATED" and not _fcm_error_code(error):
+            # Our access token was refused (revoked, or the clocks disagree): the next
+            # batch fetches a new one.
+            self._credential.token = None
             return PushResult(Outcome.RETRY, error_code=code, error_message=text)
         return PushResult(Outcome.FAILED, error_code=code, error_message=text)
 

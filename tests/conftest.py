@@ -120,3 +120,55 @@ def _stub_key(url: str) -> dict[str, str]:
     if url not in _STUB_KEYS:
         _STUB_KEYS[url] = service_account_info(url + "/token")
     return _STUB_KEYS[url]
+
+
+class TasksRun:
+    """Which tasks ran, and in which thread (the worker's, not the test's)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, str]] = []
+
+    def __call__(self, sender=None, **_kwargs):  # type: ignore[no-untyped-def]
+        import threading
+
+        from django.db import connection
+
+        self.runs.append((sender.name, threading.current_thread().name))
+        # The worker's database connection must not outlive the test (PostgreSQL will not
+        # drop a test database still in use).
+        connection.close()
+
+    def ran_in_worker(self, name: str) -> bool:
+        import threading
+
+        main = threading.main_thread().name
+        return any(task == name and thread != main for task, thread in self.runs)
+
+
+@pytest.fixture
+def celery_worker():  # type: ignore[no-untyped-def]
+    """A real Celery worker (solo pool, in a thread) consuming every queue of the configured
+    broker — Redis when REDIS_URL is set, as in CI, else the file-system broker. Tasks the
+    test queues go through the broker instead of running inline. Needs
+    ``django_db(transaction=True)``."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    from backend.celery import app
+    from backend.queues import Queue
+
+    tasks_run = TasksRun()
+    app.conf.task_always_eager = False
+    task_postrun.connect(tasks_run)
+    try:
+        with start_worker(
+            app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=[queue.value for queue in Queue],
+            shutdown_timeout=10,
+        ):
+            yield tasks_run
+    finally:
+        task_postrun.disconnect(tasks_run)
+        app.conf.task_always_eager = True

@@ -4,7 +4,6 @@ import datetime as dt
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
@@ -49,19 +48,19 @@ def test_only_published_activities_that_are_over_get_completed_once(community):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_task_from_the_broker(community):
+def test_a_real_worker_runs_the_task_from_the_broker(community, celery_worker):
     ended, _ = ended_and_upcoming(community)
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        complete_task.delay()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            ended.refresh_from_db()
-            if ended.status == ActivityStatus.COMPLETED:
-                break
-            time.sleep(0.2)
+    complete_task.delay()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ended.refresh_from_db()
+        if ended.status == ActivityStatus.COMPLETED:
+            break
+        time.sleep(0.2)
 
     assert ended.status == ActivityStatus.COMPLETED
+    assert celery_worker.ran_in_worker("activities.complete_finished_activities")
 
 
 @pytest.mark.django_db(transaction=True)  # the scheduler closes stale DB connections itself

@@ -68,8 +68,18 @@ def make_devices(
     return list(Device.objects.filter(pk__in=[device.pk for device in devices]).order_by("pk"))
 
 
-def one_device_each(users: Iterable[User], **options: Any) -> list[Device]:
-    return [make_devices(user, **options)[0] for user in users]
+def one_device_each(users: Iterable[User]) -> list[Device]:
+    """An Android phone with a registration token for each of ``users``."""
+    created = Device.objects.bulk_create(
+        Device(
+            user=user,
+            identifier=fcm_token(),
+            identifier_kind=DeviceIdentifierKind.FCM_TOKEN,
+            platform=DevicePlatform.ANDROID,
+        )
+        for user in users
+    )
+    return list(Device.objects.filter(pk__in=[device.pk for device in created]).order_by("pk"))
 
 
 def push_to(

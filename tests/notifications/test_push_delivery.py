@@ -8,8 +8,12 @@ stale claims are exact.
 """
 
 import datetime as dt
+import itertools
+import json
 import threading
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -29,12 +33,13 @@ from notifications.models import (
     PushState,
 )
 from notifications.stub_server import StubFcmServer, service_account_info
-from notifications.transports import MAX_TIME_TO_LIVE, FirebaseTransport
+from notifications.transports import MAX_TIME_TO_LIVE, FirebaseTransport, PushMessage, PushResult
 from tests.notifications.fixtures import (
     NOON,
     dispatch_all,
     make_devices,
     make_recipients,
+    one_device_each,
     push_to,
     received_for,
     received_targets,
@@ -53,7 +58,7 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
     send = FirebaseTransport.send
 
-    def counting_send(self, messages):  # type: ignore[no-untyped-def]
+    def counting_send(self: FirebaseTransport, messages: Sequence[PushMessage]) -> list[PushResult]:
         sizes.append(len(messages))
         return send(self, messages)
 
@@ -61,7 +66,7 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def one_phone_with_a_due_push(**message) -> tuple[Device, Notification]:  # type: ignore[no-untyped-def]
+def one_phone_with_a_due_push(**message: Any) -> tuple[Device, Notification]:
     recipient = make_recipients(1)[0]
     device = make_devices(recipient)[0]
     [notification] = push_to([recipient], **message)
@@ -77,42 +82,26 @@ def delivery_to(device: Device) -> Delivery:
 
 
 def test_1201_due_pushes_leave_in_send_each_calls_of_at_most_500(fcm_stub, batch_sizes):
-    # given one notification for someone whose 1,201 devices all want it
-    recipient = make_recipients(1)[0]
-    devices = make_devices(recipient, 1201)
-    push_to([recipient])
+    # given one push to each of 1,201 people, dispatched to one phone each
+    recipients = make_recipients(1201)
+    devices = one_device_each(recipients)
+    push_to(recipients)
+    assert dispatch_all() == 1201
 
-    # when one run pushes everything that is due
-    run = delivery.push_due(now=NOON)
+    # when batches are sent until none is left
+    claimed = []
+    while (report := delivery.send_batch(now=NOON)).claimed:
+        claimed.append(report.claimed)
 
-    # then three calls carried 500, 500 and 201 messages, each device's exactly once
+    # then three calls carried 500, 500 and 201 messages, each phone's push exactly once
+    assert claimed == [500, 500, 201]
     assert batch_sizes == [500, 500, 201]
-    assert (run.dispatched, run.sent) == (1, 1201)
     assert received_targets(fcm_stub) == Counter({device.identifier: 1 for device in devices})
     rows = list(Delivery.objects.values_list("status", "message_id"))
     assert {status for status, _message_id in rows} == {SENT}
     assert sorted(message_id for _status, message_id in rows) == sorted(
         received.name for received in fcm_stub.state.received
     )
-
-
-def test_each_batch_claims_at_most_500_and_the_last_one_the_rest(fcm_stub):
-    # given 1,201 due deliveries, to 1,201 people with one phone each
-    recipients = make_recipients(1201)
-    for recipient in recipients:
-        make_devices(recipient)
-    push_to(recipients)
-    dispatch_all()
-
-    # when batches are sent until none is left
-    claimed = []
-    while (report := delivery.send_batch(now=NOON)).claimed:
-        claimed.append((report.claimed, report.sent))
-
-    # then
-    assert claimed == [(500, 500), (500, 500), (201, 201)]
-    assert fcm_stub.state.count == 1201
-    assert statuses() == Counter({SENT: 1201})
 
 
 # --- What FCM answers for each device ------------------------------------------------------
@@ -188,13 +177,18 @@ def test_each_device_answer_in_one_batch_settles_its_own_delivery(fcm_stub):
     )
     # the gone phones were deactivated in one statement, and their other push settled
     gone = {unregistered.pk, invalid.pk, other_sender.pk}
-    assert set(
-        Device.objects.filter(is_active=False, deactivation_reason="push_service_rejected")
-        .exclude(deactivated_at=None)
-        .values_list("pk", flat=True)
-    ) == gone
+    assert (
+        set(
+            Device.objects.filter(is_active=False, deactivation_reason="push_service_rejected")
+            .exclude(deactivated_at=None)
+            .values_list("pk", flat=True)
+        )
+        == gone
+    )
     device_updates = [
-        query["sql"] for query in queries if query["sql"].startswith('UPDATE "notifications_device"')
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith('UPDATE "notifications_device"')
     ]
     assert len(device_updates) == 1
     assert dict(
@@ -244,7 +238,7 @@ def test_backoff_grows_until_the_attempts_are_spent_then_the_push_fails(fcm_stub
         "UNAVAILABLE",
     )
     assert fcm_stub.state.count == delivery.MAX_ATTEMPTS
-    waits = [later - earlier for earlier, later in zip(moments[:-2], moments[1:-1], strict=True)]
+    waits = [later - earlier for earlier, later in itertools.pairwise(moments[:-1])]
     assert len(waits) == delivery.MAX_ATTEMPTS - 1
     assert waits == sorted(waits)
     assert len(set(waits)) == len(waits)
@@ -303,7 +297,7 @@ def test_a_batch_whose_worker_died_in_flight_is_sent_again_once_under_the_same_t
     dispatch_all()
     send = FirebaseTransport.send
 
-    def send_then_die(self, messages):  # type: ignore[no-untyped-def]
+    def send_then_die(self: FirebaseTransport, messages: Sequence[PushMessage]) -> None:
         send(self, messages)
         raise WorkerKilled
 
@@ -324,32 +318,31 @@ def test_a_batch_whose_worker_died_in_flight_is_sent_again_once_under_the_same_t
     assert received_targets(fcm_stub) == Counter({android.identifier: 2, iphone.identifier: 2})
     for device in (android, iphone):
         first, second = received_for(fcm_stub, device.identifier)
-        assert first["android"]["notification"]["tag"] == (
-            second["android"]["notification"]["tag"]
-        )
-        assert first["apns"]["headers"]["apns-collapse-id"] == (
-            second["apns"]["headers"]["apns-collapse-id"]
-        )
+        tags = {copy["android"]["notification"]["tag"] for copy in (first, second)}
+        collapse_ids = {copy["apns"]["headers"]["apns-collapse-id"] for copy in (first, second)}
+        assert len(tags) == len(collapse_ids) == 1
     assert set(Delivery.objects.values_list("status", "attempts")) == {(SENT, 2)}
 
 
 def test_a_batch_lost_on_its_last_attempt_is_given_up_not_sent_forever(fcm_stub):
-    # given a delivery whose worker died on its last allowed attempt
-    device, _notification = one_phone_with_a_due_push()
-    Delivery.objects.filter(device=device).update(
+    # given a delivery whose worker died on its last allowed attempt, and behind it another
+    # due delivery
+    lost_phone, _notification = one_phone_with_a_due_push()
+    Delivery.objects.filter(device=lost_phone).update(
         status=DeliveryStatus.SENDING,
         claimed_at=NOON,
         attempts=delivery.MAX_ATTEMPTS,
     )
+    other_phone, _notification = one_phone_with_a_due_push()
 
-    # when a run comes after the claim went stale
-    report = delivery.send_batch(now=NOON + delivery.STALE_CLAIM + dt.timedelta(seconds=1))
+    # when a batch of one comes after the claim went stale
+    report = delivery.send_batch(now=NOON + delivery.STALE_CLAIM + dt.timedelta(seconds=1), limit=1)
 
-    # then
-    assert report.claimed == 0
-    lost = delivery_to(device)
+    # then the lost one is given up, and the batch goes on to the next due delivery
+    lost = delivery_to(lost_phone)
     assert (lost.status, lost.error_code) == (DeliveryStatus.FAILED, delivery.WORKER_LOST)
-    assert fcm_stub.state.count == 0
+    assert (report.claimed, report.sent) == (1, 1)
+    assert received_targets(fcm_stub) == Counter({other_phone.identifier: 1})
 
 
 def test_a_second_run_right_after_the_first_sends_nothing(fcm_stub):
@@ -470,46 +463,327 @@ def test_a_refused_access_token_returns_the_batch_to_pending_and_nothing_is_lost
     assert {received.project for received in fcm_stub.state.received} == {"linli-fresh-client"}
 
 
+def test_a_revoked_access_token_is_replaced_and_the_batch_sent_on_retry(fcm_stub):
+    # given a client holding an access token (it sent a first push), which the push service
+    # no longer accepts, and a due push
+    one_phone_with_a_due_push()
+    assert delivery.send_batch(now=NOON).sent == 1
+    device, _notification = one_phone_with_a_due_push()
+    fcm_stub.revoke_access_tokens()
+    grants_before = fcm_stub.state.token_requests
+
+    # when it is sent, and again when its retry is due
+    refused = delivery.send_batch(now=NOON)
+    retry_at = delivery_to(device).next_attempt_at
+    accepted = delivery.send_batch(now=retry_at)
+
+    # then the refusal cost no new token per message; the retry fetched one and went out
+    assert (refused.retry, accepted.sent) == (1, 1)
+    assert fcm_stub.state.token_requests == grants_before + 1
+    errors = [received.error for received in fcm_stub.state.received]
+    assert errors == ["", "ACCESS_TOKEN_REFUSED", ""]
+    assert delivery_to(device).status == SENT
+
+
 def test_a_stopped_push_service_returns_the_batch_to_pending_and_nothing_is_lost(settings):
-    # given a push service that answered once, then stopped (its connections too)
-    stub = StubFcmServer().start()
-    port = stub.server_address[1]
+    # given a push service that took a first push, then stopped (kept-alive connections too)
+    first_life = StubFcmServer().start()
+    port = first_life.server_address[1]
     settings.PUSH_TRANSPORT = "fcm"
-    settings.FCM_ENDPOINT = stub.url
-    settings.FCM_CREDENTIALS_JSON = _json(service_account_info(stub.url + "/token"))
+    settings.FCM_ENDPOINT = first_life.url
+    settings.FCM_CREDENTIALS_JSON = json.dumps(service_account_info(first_life.url + "/token"))
     settings.FCM_CREDENTIALS_FILE = ""
     settings.FCM_PROJECT_ID = ""
     recipient = make_recipients(1)[0]
-    devices = make_devices(recipient, 2)
+    devices = make_devices(recipient, 3)
     push_to([recipient])
-    push_to([recipient], now=NOON + dt.timedelta(minutes=1))
-    assert delivery.send_batch(now=NOON, limit=1).sent + dispatch_all(NOON) == 1
-    stub.stop()
+    dispatch_all()
+    assert delivery.send_batch(now=NOON, limit=1).sent == 1
+    first_life.stop()
 
     # when the rest is sent while it is down, and again once it is back
+    down = delivery.send_batch(now=NOON)
+    waiting = set(
+        Delivery.objects.exclude(status=SENT).values_list("status", "attempts", "error_code")
+    )
+    retry_at = max(Delivery.objects.values_list("next_attempt_at", flat=True))
+    second_life = StubFcmServer(port=port).start()
     try:
-        dispatch_all(NOON + dt.timedelta(minutes=1))
-        down = delivery.send_batch(now=NOON + dt.timedelta(minutes=1))
-        waiting = set(
-            Delivery.objects.exclude(status=SENT).values_list("status", "attempts", "error_code")
-        )
-        stub = StubFcmServer(port=port).start()
-        retry_at = max(Delivery.objects.values_list("next_attempt_at", flat=True))
         back = delivery.push_due(now=retry_at)
     finally:
-        stub.stop()
+        second_life.stop()
 
-    # then nothing was lost: each phone got each push once
-    assert (down.claimed, down.retry, down.sent) == (3, 3, 0)
+    # then each phone got the push exactly once, in one life or the other
+    assert (down.claimed, down.retry, down.sent) == (2, 2, 0)
     assert waiting == {(PENDING, 1, "UNAVAILABLE")}
-    assert back.sent == 3
-    assert received_targets(stub) == Counter({device.identifier: 2 for device in devices}) - (
-        Counter({devices[0].identifier: 1})
+    assert back.sent == 2
+    assert received_targets(first_life) + received_targets(second_life) == Counter(
+        {device.identifier: 1 for device in devices}
     )
-    assert statuses() == Counter({SENT: 4})
+    assert statuses() == Counter({SENT: 3})
 
 
-def _json(value: object) -> str:
-    import json
+# --- What each push carries ----------------------------------------------------------------
 
-    return json.dumps(value)
+# 23:00 in Shanghai (quiet hours by default) and 07:00 the next morning, when they end.
+NIGHT = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+MORNING = dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)
+
+
+def messages_by_notification(stub: StubFcmServer) -> dict[int, dict[str, Any]]:
+    return {
+        int(received.message["data"]["notificationId"]): received.message
+        for received in stub.state.received
+    }
+
+
+def test_a_push_carries_the_inbox_texts_and_the_deep_link(fcm_stub):
+    # given
+    recipient = make_recipients(1, language="en")[0]
+    device = make_devices(recipient)[0]
+    [notification] = push_to(
+        [recipient], data={"screen": "activity", "activityId": "QWN0aXZpdHk6NDI="}
+    )
+
+    # when
+    delivery.push_due(now=NOON)
+
+    # then
+    [message] = received_for(fcm_stub, device.identifier)
+    assert message["notification"] == {"title": notification.title, "body": notification.body}
+    assert message["data"] == {
+        "screen": "activity",
+        "activityId": "QWN0aXZpdHk6NDI=",
+        "notificationId": str(notification.pk),
+        "kind": NotificationKind.ENROLLMENT_CONFIRMED,
+    }
+    assert delivery_to(device).message_id == fcm_stub.state.received[0].name
+
+
+def test_urgent_pushes_go_at_high_priority_and_others_at_normal(fcm_stub):
+    # given
+    recipient = make_recipients(1)[0]
+    make_devices(recipient)
+    [urgent] = push_to([recipient], kind=NotificationKind.SHIFT_CANCELLED, urgent=True)
+    [ordinary] = push_to([recipient])
+
+    # when
+    delivery.push_due(now=NOON)
+
+    # then
+    sent = messages_by_notification(fcm_stub)
+    assert sent[urgent.pk]["android"]["priority"] == "high"
+    assert sent[urgent.pk]["apns"]["headers"]["apns-priority"] == "10"
+    assert sent[urgent.pk]["apns"]["payload"]["aps"]["sound"] == "default"
+    assert sent[urgent.pk]["webpush"]["headers"]["Urgency"] == "high"
+    assert sent[ordinary.pk]["android"]["priority"] == "normal"
+    assert sent[ordinary.pk]["apns"]["headers"]["apns-priority"] == "5"
+    assert "sound" not in sent[ordinary.pk]["apns"].get("payload", {}).get("aps", {})
+    assert sent[ordinary.pk]["webpush"]["headers"]["Urgency"] == "normal"
+
+
+def test_a_collapsing_kind_carries_its_collapse_key_and_other_pushes_a_tag_of_their_own(
+    fcm_stub,
+):
+    # given
+    recipient = make_recipients(1)[0]
+    make_devices(recipient)
+    [changed] = push_to(
+        [recipient],
+        kind=NotificationKind.ACTIVITY_CHANGED,
+        collapse_key="activity:42",
+        params={"activity": "社区义诊"},
+    )
+    [confirmed] = push_to([recipient])
+
+    # when
+    delivery.push_due(now=NOON)
+
+    # then
+    sent = messages_by_notification(fcm_stub)
+    assert sent[changed.pk]["android"]["collapse_key"] == "activity:42"
+    assert sent[changed.pk]["android"]["notification"]["tag"] == "activity:42"
+    assert sent[changed.pk]["apns"]["headers"]["apns-collapse-id"] == "activity:42"
+    assert "collapse_key" not in sent[confirmed.pk]["android"]
+    assert sent[confirmed.pk]["android"]["notification"]["tag"] == f"linli-{confirmed.pk}"
+    assert sent[confirmed.pk]["apns"]["headers"]["apns-collapse-id"] == f"linli-{confirmed.pk}"
+
+
+def test_of_two_changes_held_overnight_with_one_collapse_key_only_the_newer_is_pushed(fcm_stub):
+    # given two changes of one activity during the night, both held until morning
+    recipient = make_recipients(1)[0]
+    device = make_devices(recipient)[0]
+    changes = [
+        push_to(
+            [recipient],
+            kind=NotificationKind.ACTIVITY_CHANGED,
+            collapse_key="activity:42",
+            params={"activity": title},
+            now=moment,
+        )[0]
+        for title, moment in (("义诊 9:00", NIGHT), ("义诊 10:00", NIGHT + dt.timedelta(hours=1)))
+    ]
+    assert {change.push_state for change in changes} == {PushState.HELD}
+
+    # when the morning run sends them (in one batch)
+    run = delivery.push_due(now=MORNING)
+
+    # then the phone got only the newer one, which it would have been left showing anyway
+    assert (run.sent, run.expired) == (1, 1)
+    assert list(messages_by_notification(fcm_stub)) == [changes[1].pk]
+    older = Delivery.objects.get(notification=changes[0], device=device)
+    assert (older.status, older.error_code) == (DeliveryStatus.EXPIRED, delivery.SUPERSEDED)
+
+
+def test_an_older_change_waiting_for_its_retry_is_not_pushed_over_the_newer_one(fcm_stub):
+    # given a change whose push must be retried, and a newer change that went out meanwhile
+    recipient = make_recipients(1)[0]
+    device = make_devices(recipient)[0]
+    change = {
+        "kind": NotificationKind.ACTIVITY_CHANGED,
+        "collapse_key": "activity:42",
+        "params": {"activity": "社区义诊"},
+    }
+    [older] = push_to([recipient], **change)
+    fcm_stub.fail_for(device.identifier, "UNAVAILABLE")
+    assert delivery.push_due(now=NOON).retry == 1
+    [newer] = push_to([recipient], now=NOON + dt.timedelta(seconds=5), **change)
+    assert delivery.push_due(now=NOON + dt.timedelta(seconds=5)).sent == 1
+
+    # when the older one's retry comes due
+    retry = delivery.push_due(now=Delivery.objects.get(notification=older).next_attempt_at)
+
+    # then it is not sent: it would replace the newer text on the phone
+    assert (retry.sent, retry.expired) == (0, 1)
+    assert [int(received.message["data"]["notificationId"]) for received in fcm_stub.accepted] == [
+        newer.pk
+    ]
+
+
+def test_a_push_lives_on_the_push_service_only_until_it_is_pointless(fcm_stub):
+    # given a push pointless after two hours (the shift starts), and one that never is
+    recipient = make_recipients(1)[0]
+    make_devices(recipient)
+    expires_at = NOON + dt.timedelta(hours=2)
+    [reminder] = push_to([recipient], push_expires_at=expires_at)
+    [confirmation] = push_to([recipient])
+
+    # when they are sent half an hour later
+    delivery.push_due(now=NOON + dt.timedelta(minutes=30))
+
+    # then
+    sent = messages_by_notification(fcm_stub)
+    assert sent[reminder.pk]["android"]["ttl"] == "5400s"
+    assert sent[reminder.pk]["webpush"]["headers"]["TTL"] == "5400"
+    assert sent[reminder.pk]["apns"]["headers"]["apns-expiration"] == str(
+        int(expires_at.timestamp())
+    )
+    four_weeks = int(MAX_TIME_TO_LIVE.total_seconds())
+    assert sent[confirmation.pk]["android"]["ttl"] == f"{four_weeks}s"
+    assert sent[confirmation.pk]["webpush"]["headers"]["TTL"] == str(four_weeks)
+
+
+def test_a_push_that_became_pointless_before_it_was_due_is_never_sent(fcm_stub):
+    # given a push held for the night that is pointless before the morning
+    recipient = make_recipients(1)[0]
+    make_devices(recipient)
+    [notification] = push_to([recipient], now=NIGHT, push_expires_at=NIGHT + dt.timedelta(hours=2))
+    assert notification.push_state == PushState.HELD
+
+    # when the morning comes
+    run = delivery.push_due(now=MORNING)
+
+    # then
+    notification.refresh_from_db()
+    assert notification.push_state == PushState.EXPIRED
+    assert (run.dispatched, run.sent) == (1, 0)
+    assert not Delivery.objects.exists()
+    assert fcm_stub.state.count == 0
+
+
+def test_a_push_that_became_pointless_while_waiting_to_be_sent_is_not_sent(fcm_stub):
+    # given a dispatched push that is pointless a minute later
+    device, _notification = one_phone_with_a_due_push(
+        push_expires_at=NOON + dt.timedelta(minutes=1)
+    )
+
+    # when its batch comes two minutes later
+    report = delivery.send_batch(now=NOON + dt.timedelta(minutes=2))
+
+    # then
+    assert (report.claimed, report.expired, report.sent) == (1, 1, 0)
+    expired = delivery_to(device)
+    assert (expired.status, expired.error_code) == (DeliveryStatus.EXPIRED, delivery.PUSH_EXPIRED)
+    assert fcm_stub.state.count == 0
+
+
+def test_a_phone_that_moved_to_another_person_gets_none_of_the_previous_owners_pushes(
+    fcm_stub,
+):
+    # given a grandmother's phone with a push waiting for it and another one not dispatched yet
+    grandmother, grandson = make_recipients(2)
+    phone = make_devices(grandmother)[0]
+    [waiting] = push_to([grandmother])
+    dispatch_all()
+    [queued] = push_to([grandmother], now=NOON + dt.timedelta(minutes=1))
+
+    # when her grandson signs in on it, and is sent a push himself
+    services.register_device(
+        grandson,
+        services.DeviceSpec(
+            phone.identifier, DeviceIdentifierKind.FCM_TOKEN, DevicePlatform.ANDROID
+        ),
+    )
+    [his] = push_to([grandson], now=NOON + dt.timedelta(minutes=1))
+    delivery.push_due(now=NOON + dt.timedelta(minutes=2))
+
+    # then the phone got his push only
+    assert list(messages_by_notification(fcm_stub)) == [his.pk]
+    withdrawn = Delivery.objects.get(notification=waiting)
+    assert (withdrawn.status, withdrawn.error_code) == (
+        DeliveryStatus.EXPIRED,
+        "moved_to_another_user",
+    )
+    assert not Delivery.objects.filter(notification=queued).exists()
+
+
+def test_a_phone_whose_sign_in_ended_gets_nothing(fcm_stub):
+    # given a phone registered during a sign-in, with a push waiting for it, and a tablet
+    # registered outside any sign-in
+    person = make_recipients(1)[0]
+    sign_in = start_session(person).session
+    phone = make_devices(person, session=sign_in)[0]
+    tablet = make_devices(person)[0]
+    [waiting] = push_to([person])
+    dispatch_all()
+
+    # when the person signs out on the phone, and is sent another push
+    end_session(sign_in.pk, SessionEndReason.LOGOUT)
+    [later] = push_to([person], now=NOON + dt.timedelta(minutes=1))
+    delivery.push_due(now=NOON + dt.timedelta(minutes=1))
+
+    # then only the tablet got them
+    assert received_targets(fcm_stub) == Counter({tablet.identifier: 2})
+    signed_out = Delivery.objects.get(notification=waiting, device=phone)
+    assert (signed_out.status, signed_out.error_code) == (
+        DeliveryStatus.EXPIRED,
+        delivery.SIGNED_OUT,
+    )
+    assert not Delivery.objects.filter(notification=later, device=phone).exists()
+
+
+def test_installation_ids_are_addressed_as_fid_and_registration_tokens_as_token(fcm_stub):
+    # given
+    recipient = make_recipients(1)[0]
+    android = make_devices(recipient)[0]
+    [iphone] = make_devices(recipient, kind=DeviceIdentifierKind.FID, platform=DevicePlatform.IOS)
+    push_to([recipient])
+
+    # when
+    delivery.push_due(now=NOON)
+
+    # then
+    [to_android] = received_for(fcm_stub, android.identifier)
+    [to_iphone] = received_for(fcm_stub, iphone.identifier)
+    assert (to_android.get("token"), to_android.get("fid")) == (android.identifier, None)
+    assert (to_iphone.get("fid"), to_iphone.get("token")) == (iphone.identifier, None)
