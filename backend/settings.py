@@ -232,6 +232,9 @@ if PUSH_TRANSPORT == "fcm" and not (FCM_CREDENTIALS_FILE or FCM_CREDENTIALS_JSON
     raise ImproperlyConfigured(
         "PUSH_TRANSPORT=fcm needs FCM_CREDENTIALS_FILE or FCM_CREDENTIALS_JSON"
     )
+# How long inbox rows and settled delivery records are kept (notifications/retention.py).
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365)
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # Coordinators' notices: "<calls>/<seconds>" windows per sender (backend/accounts/ratelimit.py).
 BROADCAST_RATE_PER_SENDER = env.str("BROADCAST_RATE_PER_SENDER", default="5/3600,20/86400")
 
@@ -308,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "activities.generate_series_occurrences",
         "schedule": 3600.0,
         "options": {"expire_seconds": 3000},
+    },
+    "prune-notifications": {
+        "task": "notifications.prune",
+        "schedule": 86400.0,
+        "options": {"expire_seconds": 3600.0},
     },
     "close-forgotten-check-outs": {
         "task": "attendance.close_forgotten_check_outs",

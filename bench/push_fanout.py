@@ -129,8 +129,16 @@ def sender(stop_when_idle: bool) -> dict[str, int]:
         totals["batches"] += 1
         totals["sent"] += report.sent
         totals["other"] += report.claimed - report.sent
-    totals["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    totals["max_rss_kb"] = usage.ru_maxrss
+    totals["cpu_ms"] = int(1000 * (usage.ru_utime + usage.ru_stime))
     return totals
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -183,9 +191,11 @@ def main() -> None:
     total = broadcasts.fan_out(broadcast.pk)
     fanned_at = time.perf_counter()
     connection.close()
+    stub_cpu_before = cpu_seconds(stub.pid)
     with multiprocessing.get_context("fork").Pool(args.senders) as pool:
         results = pool.map(sender, [True] * args.senders)
     done = time.perf_counter()
+    stub_cpu = cpu_seconds(stub.pid) - stub_cpu_before
     rss_fanout = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     states = dict(
@@ -204,6 +214,12 @@ def main() -> None:
     print(f"end to end:                              {done - started:8.2f} s")
     print(f"messages per second (end to end):        {sent / (done - started):8.0f}")
     print(f"messages per second (push stage):        {sent / (done - fanned_at):8.0f}")
+    sender_cpu = sum(r["cpu_ms"] for r in results) / 1000
+    print(
+        f"CPU per message: senders {1e6 * sender_cpu / max(sent, 1):.0f} µs "
+        f"(firebase-admin + claim/settle SQL), FCM stub {1e6 * stub_cpu / max(sent, 1):.0f} µs; "
+        f"machine: {os.cpu_count()} cores"
+    )
     print(f"FCM send_each calls: {batches:,} (≤ 500 messages each); HTTP requests: {sent:,}")
     print(f"delivery states: {states}")
     print(

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Q, QuerySet
@@ -348,11 +348,7 @@ def _settle(
             failed[error].append(delivery_id)
     with transaction.atomic():
         if delivered:
-            Delivery.objects.bulk_update(
-                delivered,
-                ["status", "sent_at", "message_id", "error_code", "error_message"],
-                batch_size=BATCH_SIZE,
-            )
+            _record_sent(delivered, done)
         for (code, text), pks in gone_errors.items():
             Delivery.objects.filter(pk__in=pks).update(
                 status=DeliveryStatus.DEVICE_GONE, error_code=code, error_message=text
@@ -375,6 +371,25 @@ def _settle(
     report.sent = len(delivered)
     report.device_gone = len(gone)
     report.failed += sum(map(len, failed.values()))
+
+
+def _record_sent(delivered: list[Delivery], sent_at: dt.datetime) -> None:
+    """One UPDATE for a whole batch, each row with its own message id. (``bulk_update``
+    builds a CASE expression per row and cost more than sending the batch.) A VALUES list
+    named in a WITH clause reads the same in PostgreSQL and SQLite."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    rows = ", ".join(["(%s, %s)"] * len(delivered))
+    params: list[Any] = []
+    for row in delivered:
+        params += [row.pk, row.message_id]
+    sql = (
+        f"WITH sent (id, message_id) AS (VALUES {rows}) "
+        f"UPDATE {table} SET status = %s, sent_at = %s, message_id = sent.message_id, "
+        f"error_code = '', error_message = '' "
+        f"FROM sent WHERE {table}.id = sent.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, DeliveryStatus.SENT.value, sent_at])
 
 
 def _schedule_retries(

@@ -6,7 +6,7 @@ import time
 
 from celery import shared_task
 
-from notifications import broadcasts, delivery
+from notifications import broadcasts, delivery, retention
 
 # One run works this long, then hands over to a fresh task, so a long fan-out neither
 # hits the time limit nor keeps other work of the queue waiting.
@@ -40,3 +40,15 @@ def fan_out_broadcast(broadcast_id: int) -> int:
     count = broadcasts.fan_out(broadcast_id)
     push_due.apply_async()
     return count
+
+
+@shared_task(
+    name="notifications.prune",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=1800,
+    time_limit=1860,
+)
+def prune() -> dict[str, int]:
+    """Daily (beat): forget old notifications and delivery records (see retention.py)."""
+    return retention.prune()

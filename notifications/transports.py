@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import logging
 import threading
+import urllib.parse
+import urllib.request
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -138,6 +140,12 @@ class FirebaseTransport:
         # fetch a new access token and send again, once per message. ``send`` looks after the
         # access token itself (``_refresh_access_token``, ``_result``).
         service._client.session._refresh_status_codes = ()
+        # requests looks up proxy variables in the environment on every call (a scan of the
+        # whole environment, twice); resolve them once here instead.
+        session = service._client.session
+        host = urllib.parse.urlsplit(prefix).hostname or ""
+        session.proxies = {} if urllib.request.proxy_bypass(host) else urllib.request.getproxies()
+        session.trust_env = False
 
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         if not messages:
