@@ -86,7 +86,7 @@ def send_broadcast(
     ):
         raise refuse(
             None,
-            _("Notices go to people signed up for a published activity."),
+            _("Notices go to people signed up for a published or completed activity."),
             Code.AUDIENCE_CLOSED,
         )
     wait = ratelimit.hit("broadcast", str(sender.pk), settings.BROADCAST_RATE_PER_SENDER)
