@@ -251,7 +251,11 @@ def _clean_device(spec: DeviceSpec) -> DeviceSpec:
         problems.add("locale", _("Give a language tag such as zh-CN or en-GB."), Code.INVALID)
     app_version = (spec.app_version or "").strip()
     if not _APP_VERSION.match(app_version):
-        problems.add("app_version", _("At most 40 characters: letters, digits, spaces and . _ + - ( )."), Code.INVALID)
+        problems.add(
+            "app_version",
+            _("At most 40 characters: letters, digits, spaces and . _ + - ( )."),
+            Code.INVALID,
+        )
     problems.raise_if_any()
     return DeviceSpec(identifier, spec.identifier_kind, spec.platform, locale, app_version)
 
