@@ -151,6 +151,7 @@ def _notifications_for(
             )
         )
     texts: dict[tuple[int, str], tuple[str, str]] = {}
+    wake_times: dict[tuple[str, dt.time, dt.time, bool, bool], dt.datetime] = {}
     rows = []
     for user_id, message in items:
         recipient = recipients.get(user_id)
@@ -171,14 +172,18 @@ def _notifications_for(
         title, body = texts[text_key]
         state, push_after = PushState.NONE, None
         if push:
-            push_after = push_time(
-                now,
+            # Most people keep the default hours: one computation per distinct setting.
+            quiet = (
                 recipient.zone or _default_zone(),
                 recipient.quiet_start or DEFAULT_QUIET_START,
                 recipient.quiet_end or DEFAULT_QUIET_END,
-                enabled=recipient.quiet_enabled is not False,
-                urgent=message.urgent,
+                recipient.quiet_enabled is not False,
+                message.urgent,
             )
+            if quiet not in wake_times:
+                zone, start, end, enabled, urgent = quiet
+                wake_times[quiet] = push_time(now, zone, start, end, enabled=enabled, urgent=urgent)
+            push_after = wake_times[quiet]
             state = PushState.QUEUED if push_after <= now else PushState.HELD
         rows.append(
             Notification(
