@@ -7,9 +7,11 @@ from enum import StrEnum
 class Queue(StrEnum):
     DEFAULT = "default"  # housekeeping: closing activities, generating occurrences
     PUSH = "push"  # push notifications: many short network calls, latency matters
+    MATCHING = "matching"  # ranking candidates and planning: CPU-heavy, may take seconds
 
 
 # Task-name patterns → queue; anything else goes to the default queue.
 ROUTES = {
     "notifications.*": {"queue": Queue.PUSH.value},
+    "matching.*": {"queue": Queue.MATCHING.value},
 }

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "backend.attendance",
     "backend.hours",
     "notifications",
+    "backend.matching",
     "backend.demo",
     "rules.apps.AutodiscoverRulesConfig",
 ]

@@ -27,6 +27,10 @@ class NotificationKind(models.TextChoices):
     SHIFT_CANCELLED = "shift_cancelled", _("Shift cancelled")
     HOURS_VERIFIED = "hours_verified", _("Service hours verified")
     BROADCAST = "broadcast", _("Notice from a coordinator")
+    INVITATION = "invitation", _("Invitation to a shift")
+    SHIFT_REMINDER = "shift_reminder", _("Reminder of a shift")
+    SHIFT_SHORT = "shift_short", _("A shift is still short of volunteers")
+    COORDINATOR_DIGEST = "coordinator_digest", _("Weekly summary for coordinators")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,28 @@ TEXTS: dict[str, tuple[Any, Any]] = {
         _("Service hours verified"),
         _("%(hours)s of service for %(activity)s are verified. Thank you!"),
     ),
+    NotificationKind.INVITATION: (
+        _("Can you help? %(activity)s"),
+        _(
+            "%(organizer)s would like you for %(activity)s, %(when)s at %(place)s. "
+            "Please answer by %(answer_by)s."
+        ),
+    ),
+    NotificationKind.SHIFT_REMINDER: (
+        _("Reminder: %(activity)s"),
+        _("Your shift %(when)s at %(place)s. Thank you for coming!"),
+    ),
+    NotificationKind.SHIFT_SHORT: (
+        _("Still short: %(activity)s"),
+        _("The shift %(when)s has %(missing)d of %(capacity)d places unfilled."),
+    ),
+    NotificationKind.COORDINATOR_DIGEST: (
+        _("Your week ahead"),
+        _(
+            "%(short_shifts)d shift(s) in the next 7 days still need volunteers; "
+            "%(unverified)d service-hours entries await verification."
+        ),
+    ),
 }
 
 # Said when a coordinator cancelled a sign-up without giving a reason.

@@ -21,6 +21,10 @@ with translation.override("en"):
     from schema.enrollments.queries import EnrollmentQueries
     from schema.hours.mutations import HoursMutations
     from schema.hours.queries import HoursQueries
+    from schema.matching.mutations import MatchingMutations
+    from schema.matching.planning import PlanningMutations
+    from schema.matching.planning_queries import PlanningQueries
+    from schema.matching.queries import MatchingQueries
     from schema.notifications.mutations import NotificationMutations
     from schema.notifications.queries import NotificationQueries
     from schema.organizations.mutations import OrganizationMutations
@@ -34,6 +38,8 @@ with translation.override("en"):
     class Query(
         AccountQueries,
         NotificationQueries,
+        MatchingQueries,
+        PlanningQueries,
         AuditQueries,
         EnrollmentQueries,
         AttendanceQueries,
@@ -50,6 +56,8 @@ with translation.override("en"):
     class Mutation(
         AccountMutations,
         NotificationMutations,
+        MatchingMutations,
+        PlanningMutations,
         VolunteerMutations,
         EnrollmentMutations,
         AttendanceMutations,

@@ -11,7 +11,7 @@ from django.utils import translation
 from notifications.kinds import NotificationKind
 from notifications.texts import TEXTS, Localized, format_hours, format_when, language_for, render
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 # Monday 30 November 2026, 09:05 in Shanghai.
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 1, 5, tzinfo=dt.UTC)
 
@@ -73,16 +73,19 @@ def test_format_hours(minutes, language, expected):
 
 def params_for(kind: str) -> dict[str, object]:
     """A value for every parameter the kind's templates name, each easy to find again."""
-    names: set[str] = set()
+    names: set[tuple[str, str]] = set()
     for template in TEXTS[kind]:
         with translation.override("en"):
             names |= set(PLACEHOLDER.findall(str(template)))
     params: dict[str, object] = {}
-    for name in names:
+    for name, conversion in sorted(names):
         if name == "hours":
             params["minutes"] = 150
-        elif name in ("when", "before"):
-            params[name] = MONDAY_MORNING + dt.timedelta(days=1 if name == "when" else 0)
+        elif name in ("when", "before", "answer_by"):
+            days = {"when": 1, "before": 0, "answer_by": 2}[name]
+            params[name] = MONDAY_MORNING + dt.timedelta(days=days)
+        elif conversion == "d":
+            params[name] = 1000 + len(params)  # a number found nowhere else in the text
         else:
             params[name] = f"«{name}»"
     return params

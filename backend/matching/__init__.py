@@ -1,0 +1,1 @@
+"""Matching volunteers to shifts: candidates, invitations in waves, planning a week."""

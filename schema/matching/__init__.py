@@ -1,0 +1,1 @@
+"""GraphQL API of matching: candidates with explanations, invitations, plans."""

@@ -1,0 +1,5 @@
+import graphene
+
+
+class MatchingMutations(graphene.ObjectType):
+    pass

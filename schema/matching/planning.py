@@ -1,0 +1,5 @@
+import graphene
+
+
+class PlanningMutations(graphene.ObjectType):
+    pass

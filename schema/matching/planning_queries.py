@@ -1,0 +1,5 @@
+import graphene
+
+
+class PlanningQueries(graphene.ObjectType):
+    pass

@@ -1,0 +1,5 @@
+import graphene
+
+
+class MatchingQueries(graphene.ObjectType):
+    pass
