@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
+from graphql_relay import to_global_id
 
 from notifications.models import Delivery, DeliveryStatus, Device, Notification, PushState
 from notifications.transports import (
@@ -255,7 +256,10 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
             continue
         ttl = MAX_TIME_TO_LIVE if expires_at is None else min(MAX_TIME_TO_LIVE, expires_at - now)
         payload = {str(key): str(value) for key, value in (data or {}).items()}
-        payload.update({"notificationId": str(notification_id), "kind": kind})
+        # The app opens the inbox row with node(id:), so it gets the Relay global ID.
+        payload.update(
+            {"notificationId": to_global_id("Notification", notification_id), "kind": kind}
+        )
         tag = collapse_key or f"linli-{notification_id}"
         to_send.append(
             (

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from graphql_relay import from_global_id, to_global_id
 
 from backend.accounts.models import SessionEndReason
 from backend.accounts.tokens import end_session, start_session
@@ -531,10 +532,7 @@ MORNING = dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)
 
 
 def messages_by_notification(stub: StubFcmServer) -> dict[int, dict[str, Any]]:
-    return {
-        int(received.message["data"]["notificationId"]): received.message
-        for received in stub.state.received
-    }
+    return {notification_pk(received): received.message for received in stub.state.received}
 
 
 def test_a_push_carries_the_inbox_texts_and_the_deep_link(fcm_stub):
@@ -554,7 +552,7 @@ def test_a_push_carries_the_inbox_texts_and_the_deep_link(fcm_stub):
     assert message["data"] == {
         "screen": "activity",
         "activityId": "QWN0aXZpdHk6NDI=",
-        "notificationId": str(notification.pk),
+        "notificationId": to_global_id("Notification", notification.pk),
         "kind": NotificationKind.ENROLLMENT_CONFIRMED,
     }
     assert delivery_to(device).message_id == fcm_stub.state.received[0].name
@@ -655,9 +653,7 @@ def test_an_older_change_waiting_for_its_retry_is_not_pushed_over_the_newer_one(
 
     # then it is not sent: it would replace the newer text on the phone
     assert (retry.sent, retry.expired) == (0, 1)
-    assert [int(received.message["data"]["notificationId"]) for received in fcm_stub.accepted] == [
-        newer.pk
-    ]
+    assert [notification_pk(received) for received in fcm_stub.accepted] == [newer.pk]
 
 
 def test_a_push_lives_on_the_push_service_only_until_it_is_pointless(fcm_stub):
@@ -787,3 +783,8 @@ def test_installation_ids_are_addressed_as_fid_and_registration_tokens_as_token(
     [to_iphone] = received_for(fcm_stub, iphone.identifier)
     assert (to_android.get("token"), to_android.get("fid")) == (android.identifier, None)
     assert (to_iphone.get("fid"), to_iphone.get("token")) == (iphone.identifier, None)
+
+
+def notification_pk(received) -> int:  # type: ignore[no-untyped-def]
+    """The notification a push at the stub is for (its data carries the Relay global ID)."""
+    return int(from_global_id(received.message["data"]["notificationId"])[1])
