@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -206,6 +207,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "polling_interval": 0.5,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# No result backend, so nothing to clean up: without this, beat would add a daily
+# "celery.backend_cleanup" entry of its own, outside CELERY_BEAT_SCHEDULE.
+CELERY_RESULT_EXPIRES = None
 # Queues are listed in backend/queues.py; tasks name theirs. Workers consume all of them in
 # the embedded default (deploy/Procfile.embedded).
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -238,6 +242,21 @@ NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # Coordinators' notices: "<calls>/<seconds>" windows per sender (backend/accounts/ratelimit.py).
 BROADCAST_RATE_PER_SENDER = env.str("BROADCAST_RATE_PER_SENDER", default="5/3600,20/86400")
+
+# --- Matching: invitations in waves (backend/matching/invitations.py) ------------------------
+# How long an invitation waits for an answer (at most half the time left before its shift).
+MATCHING_INVITATION_HOURS = env.float("MATCHING_INVITATION_HOURS", default=12.0)
+# Coordinators hear of a shift still short this many hours before it starts (once per shift).
+MATCHING_SHORT_ALERT_HOURS = env.float("MATCHING_SHORT_ALERT_HOURS", default=24.0)
+
+# Reminders before each confirmed shift, in whole hours before it starts; empty: none
+# (backend/enrollments/reminders.py).
+_reminder_hours = env.list("SHIFT_REMINDER_HOURS", default=["24", "2"])
+if not all(value.strip().isdigit() and 1 <= int(value) <= 7 * 24 for value in _reminder_hours):
+    raise ImproperlyConfigured(
+        "SHIFT_REMINDER_HOURS must be whole hours from 1 to 168, comma-separated (e.g. 24,2)"
+    )
+SHIFT_REMINDER_HOURS = sorted({int(value) for value in _reminder_hours}, reverse=True)
 
 # --- Internationalization and time -----------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -329,5 +348,34 @@ CELERY_BEAT_SCHEDULE = {
         # A run that waited longer than its period is superseded by the next one
         # (django-celery-beat stores this as the periodic task's expire_seconds).
         "options": {"expire_seconds": _COMPLETE_ACTIVITIES_EVERY * 0.9},
+    },
+    "send-shift-reminders": {
+        # SHIFT_REMINDER_HOURS before each confirmed shift (backend/enrollments/reminders.py).
+        "task": "enrollments.send_shift_reminders",
+        "schedule": 300.0,
+        "options": {"expire_seconds": 270.0},
+    },
+    "mark-no-shows": {
+        "task": "attendance.mark_no_shows",
+        "schedule": 900.0,
+        "options": {"expire_seconds": 840.0},
+    },
+    "send-coordinator-digests": {
+        # Mondays 08:00 in Asia/Shanghai (00:00 UTC; beat runs in UTC, China keeps no DST).
+        # Once per person and ISO week, so a late run the same day sends it still.
+        "task": "notifications.send_coordinator_digests",
+        "schedule": crontab(minute="0", hour="0", day_of_week="1"),
+        "options": {"expire_seconds": 12 * 3600},
+    },
+    "send-invitation-waves": {
+        # Expire overdue invitations, send the next wave where a shift is still short.
+        "task": "matching.send_next_waves",
+        "schedule": 300.0,
+        "options": {"expire_seconds": 270.0},
+    },
+    "alert-short-shifts": {
+        "task": "matching.alert_short_shifts",
+        "schedule": 900.0,
+        "options": {"expire_seconds": 840.0},
     },
 }

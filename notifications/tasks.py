@@ -1,25 +1,21 @@
-"""Push work (routed to the ``push`` queue by ``backend.queues``). Every task reads its
-state from the database, so running one twice, or after a crash, sends nothing twice
-(see ``notifications.delivery``)."""
+"""Push work (routed to the ``push`` queue by ``backend.queues``; pruning and the digest
+go to the default queue). Every task reads its state from the database, so running one
+twice, or after a crash, sends nothing twice (see ``notifications.delivery``)."""
 
 import time
 
 from celery import shared_task
 
-from notifications import broadcasts, delivery, retention
+from backend.task_options import MAINTENANCE, PUSH, SWEEP
+from notifications import broadcasts, delivery, digest, retention
 
 # One run works this long, then hands over to a fresh task, so a long fan-out neither
 # hits the time limit nor keeps other work of the queue waiting.
 RUN_BUDGET_SECONDS = 60.0
 
 
-@shared_task(
-    name="notifications.push_due",
-    acks_late=True,  # re-running is safe: the rows say what is left
-    ignore_result=True,
-    soft_time_limit=240,
-    time_limit=270,  # below delivery.STALE_CLAIM, so a killed run's claims are reclaimed
-)
+# Re-running any of these is safe: the rows say what is left (acks_late, see task_options).
+@shared_task(name="notifications.push_due", **PUSH.options())
 def push_due() -> dict[str, int]:
     """Queued by every event that creates pushes, and by beat every minute (quiet hours
     that ended, retries that came due, claims of a worker that died)."""
@@ -31,10 +27,8 @@ def push_due() -> dict[str, int]:
 
 @shared_task(
     name="notifications.fan_out_broadcast",
-    acks_late=True,  # resumes after the last recipient notified
-    ignore_result=True,
-    soft_time_limit=600,
-    time_limit=660,
+    # Resumes after the last recipient notified; a large audience takes a while.
+    **PUSH.options(soft_time_limit=600, time_limit=660),
 )
 def fan_out_broadcast(broadcast_id: int) -> int:
     count = broadcasts.fan_out(broadcast_id)
@@ -42,13 +36,14 @@ def fan_out_broadcast(broadcast_id: int) -> int:
     return count
 
 
-@shared_task(
-    name="notifications.prune",
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=1800,
-    time_limit=1860,
-)
+@shared_task(name="notifications.prune", **MAINTENANCE.options())
 def prune() -> dict[str, int]:
     """Daily (beat): forget old notifications and delivery records (see retention.py)."""
     return retention.prune()
+
+
+@shared_task(name="notifications.send_coordinator_digests", **SWEEP.options())
+def send_coordinator_digests() -> int:
+    """Weekly (beat, Monday morning): the coordinators' summary, once per person and ISO
+    week (see digest.py); a second run in the same week sends nothing."""
+    return digest.send_coordinator_digests()

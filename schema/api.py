@@ -21,6 +21,7 @@ with translation.override("en"):
     from schema.enrollments.queries import EnrollmentQueries
     from schema.hours.mutations import HoursMutations
     from schema.hours.queries import HoursQueries
+    from schema.matching.invitation_queries import InvitationQueries
     from schema.matching.mutations import MatchingMutations
     from schema.matching.planning import PlanningMutations
     from schema.matching.planning_queries import PlanningQueries
@@ -39,6 +40,7 @@ with translation.override("en"):
         AccountQueries,
         NotificationQueries,
         MatchingQueries,
+        InvitationQueries,
         PlanningQueries,
         AuditQueries,
         EnrollmentQueries,

@@ -59,6 +59,7 @@ DOMAIN_APPS = (
     "attendance",
     "hours",
     "notifications",
+    "matching",
 )
 
 

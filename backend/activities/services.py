@@ -35,6 +35,7 @@ from backend.accounts.scopes import Scope, scope_of
 from backend.activities.error_codes import ActivityErrorCode
 from backend.activities.models import Activity, ActivityKind, ActivityStatus, Shift
 from backend.audit.services import changes_between, record, snapshot
+from backend.core.after_commit import enqueue_after_commit
 from backend.core.problems import Problems
 from backend.core.validators import validate_time_zone
 from backend.organizations.models import Organization
@@ -325,6 +326,9 @@ def publish_activity(actor: Any, activity: Activity) -> Activity:
             {"status": [ActivityStatus.DRAFT.value, ActivityStatus.PUBLISHED.value]},
         )
         events.activity_published(activity, actor)
+        from backend.matching.tasks import start_for_activity  # matching reads activities
+
+        enqueue_after_commit(start_for_activity, activity.pk)
     return activity
 
 
@@ -369,6 +373,9 @@ def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
             reason=reason,
         )
         events.activity_cancelled(activity, reason)
+        from backend.matching.invitations import withdraw_for_activity
+
+        withdraw_for_activity(activity.pk)
     return activity
 
 

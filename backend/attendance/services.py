@@ -16,6 +16,7 @@ import math
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,7 @@ from backend.activities.models import Activity, ActivityStatus, Shift
 from backend.attendance import tokens
 from backend.attendance.error_codes import AttendanceErrorCode as Code
 from backend.attendance.models import Attendance, CheckMethod
+from backend.audit.models import AuditEvent
 from backend.audit.services import record
 from backend.core.geo import haversine_km
 from backend.core.problems import refuse
@@ -34,6 +36,9 @@ MAX_TOKEN_LENGTH = 256
 # Sign-ups that may be checked in: confirmed ones, and those marked as no-show by mistake
 # (the volunteer turned up late after all).
 MAY_CHECK_IN = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.NO_SHOW)
+# Activities whose shifts take place, so that attendance (and its absence) counts.
+RUNNING = (ActivityStatus.PUBLISHED, ActivityStatus.COMPLETED)
+NO_SHOW_CHUNK = 500  # sign-ups marked per transaction
 
 
 def _grace(activity: Activity) -> dt.timedelta:
@@ -114,7 +119,7 @@ def _shift(shift_id: int) -> Shift:
 def _ensure_running(activity: Activity) -> None:
     """Attendance exists only for activities that take place: not for drafts or cancelled
     ones (their sign-ups stay, but nobody serves)."""
-    if activity.status not in (ActivityStatus.PUBLISHED, ActivityStatus.COMPLETED):
+    if activity.status not in RUNNING:
         raise refuse(None, _("This activity is not taking place."), Code.ACTIVITY_NOT_RUNNING)
 
 
@@ -433,3 +438,72 @@ def close_forgotten_check_outs(now: dt.datetime | None = None) -> int:
             )
             closed += 1
     return closed
+
+
+def mark_no_shows(now: dt.datetime | None = None) -> int:
+    """The system's side of ``mark_no_show``: a confirmed place with no check-in becomes
+    NO_SHOW once its shift's check-out window is over (``grace`` after the end) — by then
+    nobody can check in or out by themselves any more. Same rules as the coordinator's:
+    only activities that take place, only confirmed sign-ups, never one with an attendance;
+    audited with no actor (the system). Returns how many were marked; a second run finds
+    nothing to do.
+
+    Nothing else needs to follow: a no-show has no attendance, hence no ledger entry, and
+    reliability is computed from the sign-ups' states. A coordinator who learns that the
+    volunteer came after all checks them in by hand (``MAY_CHECK_IN`` accepts no-shows).
+    Each chunk is one conditional UPDATE under the rows' locks, so a check-in racing the
+    task either lands first (the sign-up is no longer confirmed: skipped) or waits and
+    finds a no-show it may still turn into attendance.
+    """
+    now = now or timezone.now()
+    candidates = (
+        Enrollment.objects.filter(
+            status=EnrollmentStatus.CONFIRMED,
+            shift__ends_at__lte=now,
+            shift__activity__status__in=RUNNING,
+        )
+        .values_list("pk", "shift__ends_at", "shift__activity__check_in_grace_minutes")
+        .order_by("pk")
+    )
+    due = [
+        pk
+        for pk, ends_at, grace_minutes in candidates.iterator(chunk_size=2000)
+        if now > ends_at + dt.timedelta(minutes=grace_minutes)
+    ]
+    marked = 0
+    for start in range(0, len(due), NO_SHOW_CHUNK):
+        marked += _mark_no_shows(due[start : start + NO_SHOW_CHUNK], now)
+    return marked
+
+
+def _mark_no_shows(enrollment_ids: list[int], now: dt.datetime) -> int:
+    with transaction.atomic():
+        locked = list(
+            Enrollment.objects.select_for_update(of=("self",))
+            .filter(pk__in=enrollment_ids, status=EnrollmentStatus.CONFIRMED)
+            .exclude(Exists(Attendance.objects.filter(enrollment=OuterRef("pk"))))
+            .select_related("volunteer", "shift__activity")
+            .order_by("pk")
+        )
+        if not locked:
+            return 0
+        Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in locked]).update(
+            status=EnrollmentStatus.NO_SHOW, status_changed_at=now
+        )
+        change = {"status": [EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.NO_SHOW.value]}
+        events = []
+        for enrollment in locked:
+            enrollment.status, enrollment.status_changed_at = EnrollmentStatus.NO_SHOW, now
+            events.append(
+                AuditEvent(
+                    actor=None,
+                    action="enrollment.no_show",
+                    target_type=enrollment._meta.label_lower,
+                    target_id=str(enrollment.pk),
+                    target_repr=str(enrollment)[:255],
+                    region_id=enrollment.shift.activity.region_id,
+                    changes=change,
+                )
+            )
+        AuditEvent.objects.bulk_create(events)
+        return len(locked)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.activities.models import ActivityStatus, Shift
+from backend.core.after_commit import enqueue_after_commit
 from backend.core.problems import refuse
 from backend.enrollments.error_codes import EnrollmentErrorCode as Code
 from backend.enrollments.models import ACTIVE_STATUSES, Enrollment, EnrollmentStatus
@@ -286,6 +287,10 @@ def cancel(
         enrollment.save()
         events.enrollment_cancelled(enrollment, shift)
         promoted = _free_place(shift, now) if was_confirmed else None
+        if was_confirmed and promoted is None:  # a free place: invite someone for it
+            from backend.matching.tasks import fill_shift  # matching enrolls through here
+
+            enqueue_after_commit(fill_shift, shift.pk)
         return Cancellation(enrollment, promoted)
 
 

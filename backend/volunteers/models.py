@@ -82,6 +82,14 @@ class VolunteerProfile(models.Model):
             "Identity checked by a coordinator; some activities accept only verified volunteers."
         ),
     )
+    max_shifts_per_week = models.PositiveSmallIntegerField(
+        _("shifts a week at most"),
+        default=3,
+        help_text=_(
+            "Matching proposes the volunteer only while they hold fewer places in the "
+            "shift's week (Monday to Sunday, local time); 0 stops proposals."
+        ),
+    )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

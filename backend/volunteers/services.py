@@ -21,6 +21,7 @@ MAX_SKILLS = 30
 MAX_REGIONS = 20
 MAX_PREFERRED_CATEGORIES = 18  # every category there is
 MAX_LANGUAGES = 10
+MAX_SHIFTS_PER_WEEK = 14  # two a day; 0 asks matching not to propose them at all
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,8}(-[a-z0-9]{2,8})*$")
 UNSET: Any = object()
 
@@ -43,6 +44,7 @@ class ProfileChanges:
     region_ids: Any = UNSET
     languages: Any = UNSET
     preferred_category_ids: Any = UNSET
+    max_shifts_per_week: Any = UNSET
 
 
 def _error(field_name: str, message: Any, code: VolunteerErrorCode) -> ValidationError:
@@ -147,6 +149,15 @@ def _clean(changes: ProfileChanges) -> dict[str, Any]:
                 VolunteerErrorCode.INVALID,
             )
         cleaned["languages"] = list(dict.fromkeys(languages))
+    if changes.max_shifts_per_week is not UNSET:
+        limit = changes.max_shifts_per_week
+        if not isinstance(limit, int) or not 0 <= limit <= MAX_SHIFTS_PER_WEEK:
+            refuse(
+                "max_shifts_per_week",
+                _("Give a number of shifts from 0 to %(max)d.") % {"max": MAX_SHIFTS_PER_WEEK},
+                VolunteerErrorCode.INVALID,
+            )
+        cleaned["max_shifts_per_week"] = limit
     if problems:
         raise ValidationError(problems)
     return cleaned
@@ -159,6 +170,8 @@ def _apply(profile: VolunteerProfile, cleaned: dict[str, Any]) -> None:
         profile.languages = cleaned["languages"]
     if "home" in cleaned:
         profile.home_latitude, profile.home_longitude = cleaned["home"] or (None, None)
+    if "max_shifts_per_week" in cleaned:
+        profile.max_shifts_per_week = cleaned["max_shifts_per_week"]
     profile.save()
     if "skills" in cleaned:
         profile.skills.set(cleaned["skills"])

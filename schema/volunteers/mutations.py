@@ -42,6 +42,10 @@ class VolunteerProfileInput(graphene.InputObjectType):
         "notification preferences) only for these; empty for any.",
     )
     languages = graphene.List(graphene.NonNull(graphene.String))
+    max_shifts_per_week = graphene.Int(
+        description="Matching proposes at most this many shifts in one week (Monday to "
+        "Sunday), counting those already taken; 0 for none. From 0 to 14."
+    )
 
 
 MAX_LIST = 50  # list inputs are capped before anything else looks at them
@@ -77,6 +81,7 @@ def changes_from(data: dict[str, Any]) -> ProfileChanges:
         if given("home")
         else UNSET,
         languages=capped("languages") if given("languages") else UNSET,
+        max_shifts_per_week=data["max_shifts_per_week"] if given("max_shifts_per_week") else UNSET,
     )
 
 

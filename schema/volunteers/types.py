@@ -85,6 +85,7 @@ class VolunteerType(LinliObjectType):
             "preferred_categories",
             "languages",
             "is_verified",
+            "max_shifts_per_week",
         )
 
     @classmethod

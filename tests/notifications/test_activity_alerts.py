@@ -327,13 +327,21 @@ def test_each_alerted_volunteers_phone_gets_exactly_one_push(
         )
     assert answer["errors"] == []
 
-    # then each wanting volunteer's phone received one push, the unwilling one's none
-    received = [message.target for message in fcm_stub.state.received]
-    assert sorted(received) == sorted(tokens[user.username] for user in wanting)
-    assert {message.message["notification"]["title"] for message in fcm_stub.state.received} == {
+    # then each wanting volunteer's phone received one alert, the unwilling one's none
+    # (publishing also invites the best candidates to its shifts: other pushes, other kind)
+    alerts = [
+        message
+        for message in fcm_stub.state.received
+        if message.message["data"]["kind"] == NotificationKind.ACTIVITY_PUBLISHED
+    ]
+    assert sorted(message.target for message in alerts) == sorted(
+        tokens[user.username] for user in wanting
+    )
+    assert {message.message["notification"]["title"] for message in alerts} == {
         "New activity: Tea with the elders"
     }
-    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    alert_deliveries = Delivery.objects.filter(notification__kind=ALERT)
+    assert set(alert_deliveries.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
 
 # Preferred categories on the volunteer profile.
