@@ -247,6 +247,8 @@ BROADCAST_RATE_PER_SENDER = env.str("BROADCAST_RATE_PER_SENDER", default="5/3600
 # How long an invitation waits for an answer (at most half the time left before its shift).
 MATCHING_INVITATION_HOURS = env.float("MATCHING_INVITATION_HOURS", default=12.0)
 # Coordinators hear of a shift still short this many hours before it starts (once per shift).
+# Invitations go out for shifts starting within this many days (later ones wait their turn).
+MATCHING_HORIZON_DAYS = env.float("MATCHING_HORIZON_DAYS", default=14.0)
 MATCHING_SHORT_ALERT_HOURS = env.float("MATCHING_SHORT_ALERT_HOURS", default=24.0)
 
 # Reminders before each confirmed shift, in whole hours before it starts; empty: none

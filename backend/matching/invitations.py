@@ -89,11 +89,14 @@ PENDING = InvitationStatus.PENDING
 
 def is_open(now: dt.datetime) -> Q:
     """Shifts that get invitations: published, no approval needed, far enough ahead for an
-    answer (twice the shortest answer window: the window is half the time left)."""
+    answer (twice the shortest answer window: the window is half the time left), and near
+    enough (``MATCHING_HORIZON_DAYS``) that people can say whether they will be free; the
+    sweep reaches later shifts as they come within the horizon."""
     return Q(
         activity__status=ActivityStatus.PUBLISHED,
         activity__requires_approval=False,
         starts_at__gt=now + 2 * MIN_ANSWER_WINDOW,
+        starts_at__lte=now + dt.timedelta(days=settings.MATCHING_HORIZON_DAYS),
     )
 
 
