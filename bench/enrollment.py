@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -29,33 +28,9 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def prepare() -> None:
-    import django
-    from django.conf import settings
+    from bench.scratch_database import prepare_scratch_database
 
-    django.setup()
-    database = settings.DATABASES["default"]
-    host, user = database["HOST"] or "127.0.0.1", database["USER"] or "postgres"
-    exists = subprocess.run(
-        [
-            "psql",
-            "-h",
-            host,
-            "-U",
-            user,
-            "-d",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["createdb", "-h", host, "-U", user, database["NAME"]], check=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    prepare_scratch_database()
 
 
 def build(volunteers: int, capacity: int) -> tuple[int, list[object]]:

@@ -18,7 +18,6 @@ import argparse
 import io
 import os
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -48,23 +47,9 @@ COLUMNS = [
 
 
 def prepare_database() -> None:
-    import django
-    from django.conf import settings
+    from bench.scratch_database import prepare_scratch_database
 
-    django.setup()
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("postgresql"):
-        host, user = database["HOST"] or "127.0.0.1", database["USER"] or "postgres"
-        exists = subprocess.run(
-            ["psql", "-h", host, "-U", user, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-        if not exists:
-            subprocess.run(["createdb", "-h", host, "-U", user, database["NAME"]], check=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    prepare_scratch_database()
     from backend.demo.builder import demo_is_loaded, load_demo
 
     if not demo_is_loaded():

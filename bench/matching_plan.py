@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import os
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -219,17 +218,9 @@ def in_memory(args: argparse.Namespace) -> None:
 
 
 def prepare_database() -> None:
-    import django
-    from django.conf import settings
+    from bench.scratch_database import prepare_scratch_database
 
-    django.setup()
-    database = settings.DATABASES["default"]
-    host, user = database["HOST"] or "127.0.0.1", database["USER"] or "postgres"
-    subprocess.run(["dropdb", "--if-exists", "-h", host, "-U", user, database["NAME"]], check=True)
-    subprocess.run(["createdb", "-h", host, "-U", user, database["NAME"]], check=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    prepare_scratch_database(fresh=True)
 
 
 def build_rows(shifts: int, volunteers: int, days: int, seed: int) -> Any:

@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,37 +33,9 @@ BATCH = 5000
 
 
 def prepare(rebuild: bool) -> None:
-    import django
-    from django.conf import settings
+    from bench.scratch_database import prepare_scratch_database
 
-    django.setup()
-    database = settings.DATABASES["default"]
-    host, user = database["HOST"] or "127.0.0.1", database["USER"] or "postgres"
-    if rebuild:
-        subprocess.run(
-            ["dropdb", "--if-exists", "-h", host, "-U", user, database["NAME"]], check=True
-        )
-    exists = subprocess.run(
-        [
-            "psql",
-            "-h",
-            host,
-            "-U",
-            user,
-            "-d",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["createdb", "-h", host, "-U", user, database["NAME"]], check=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    prepare_scratch_database(fresh=rebuild)
 
 
 def build(volunteers: int) -> None:

@@ -41,26 +41,9 @@ def run_stub(port_out: "multiprocessing.Queue[int]", latency: float) -> None:
 
 
 def prepare_database() -> None:
-    import subprocess
+    from bench.scratch_database import prepare_scratch_database
 
-    import django
-    from django.conf import settings
-
-    django.setup()
-    database = settings.DATABASES["default"]
-    host, user = database["HOST"] or "127.0.0.1", database["USER"] or "postgres"
-    query = f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'"
-    exists = subprocess.run(
-        ["psql", "-h", host, "-U", user, "-d", "postgres", "-tAc", query],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["createdb", "-h", host, "-U", user, database["NAME"]], check=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    prepare_scratch_database()
 
 
 def build(devices: int) -> tuple[int, int]:

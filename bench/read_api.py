@@ -13,7 +13,6 @@ import asyncio
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,43 +63,11 @@ SCENARIOS = [
 
 
 def prepare_database() -> None:
-    import django
-    from django.conf import settings
+    from bench.scratch_database import prepare_scratch_database
 
-    django.setup()
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("postgresql"):
-        exists = subprocess.run(
-            [
-                "psql",
-                "-h",
-                database["HOST"] or "127.0.0.1",
-                "-U",
-                database["USER"] or "postgres",
-                "-d",
-                "postgres",
-                "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname = '{database['NAME']}'",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if not exists:
-            subprocess.run(
-                [
-                    "createdb",
-                    "-h",
-                    database["HOST"] or "127.0.0.1",
-                    "-U",
-                    database["USER"] or "postgres",
-                    database["NAME"],
-                ],
-                check=True,
-            )
+    prepare_scratch_database()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     call_command("load_demo", verbosity=1)
 
 
