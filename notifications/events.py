@@ -85,7 +85,7 @@ def activity_published(activity: Activity, actor: Any) -> int:
                 "place": place,
                 "zone": activity.time_zone,
             },
-            data=_activity_link(activity.pk),
+            data=activity_link(activity.pk),
             dedupe_key=f"activity-{activity.pk}-published",
             # Once its last shift has begun nobody can sign up any more.
             push_expires_at=last_start,
@@ -148,7 +148,7 @@ def activity_changed(activity: Activity, change: AuditEvent) -> int:
             Message(
                 kind=NotificationKind.ACTIVITY_CHANGED,
                 params={"activity": activity.title},
-                data=_activity_link(activity.pk),
+                data=activity_link(activity.pk),
                 urgent=audience.urgent,
                 collapse_key=f"activity-{activity.pk}",
                 dedupe_key=f"activity-{activity.pk}-changed-{change.pk}",
@@ -177,7 +177,7 @@ def activity_cancelled(activity: Activity, reason: str) -> int:
                     "reason": reason,
                     "zone": activity.time_zone,
                 },
-                data=_activity_link(activity.pk),
+                data=activity_link(activity.pk),
                 urgent=audience.urgent,
                 dedupe_key=f"activity-{activity.pk}-cancelled",
                 push_expires_at=audience.last_end,
@@ -205,7 +205,7 @@ def shift_rescheduled(shift: Shift, starts_before: dt.datetime, change: AuditEve
                 "before": starts_before,
                 "zone": activity.time_zone,
             },
-            data=_activity_link(activity.pk, shift=shift.pk),
+            data=activity_link(activity.pk, shift=shift.pk),
             urgent=_is_soon(min(shift.starts_at, starts_before)),
             collapse_key=f"shift-{shift.pk}",
             dedupe_key=f"shift-{shift.pk}-moved-{change.pk}",
@@ -230,7 +230,7 @@ def shift_removed(shift: Shift, actor: Any) -> int:
                 "when": shift.starts_at,
                 "zone": activity.time_zone,
             },
-            data=_activity_link(activity.pk),
+            data=activity_link(activity.pk),
             urgent=_is_soon(shift.starts_at),
             dedupe_key=f"shift-{shift.pk}-removed",
             push_expires_at=shift.ends_at,
@@ -294,7 +294,7 @@ def _about_sign_up(
                 "zone": activity.time_zone,
                 **params,
             },
-            data=_activity_link(activity.pk, shift=shift.pk, enrollment=enrollment.pk),
+            data=activity_link(activity.pk, shift=shift.pk, enrollment=enrollment.pk),
             urgent=_is_soon(shift.starts_at) if urgent is None else urgent,
             dedupe_key=f"enrollment-{enrollment.pk}-{kind}",
             push_expires_at=push_expires_at or shift.starts_at,
@@ -393,7 +393,7 @@ def _send(recipients: Iterable[int], message: Message) -> int:
     return notify(recipients, message) if recipients else 0
 
 
-def _activity_link(
+def activity_link(
     activity_id: int, *, shift: int | None = None, enrollment: int | None = None
 ) -> dict[str, str]:
     data = {"screen": "activity", "activityId": to_global_id("Activity", activity_id)}

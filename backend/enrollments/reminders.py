@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from backend.activities.models import ActivityStatus
 from backend.enrollments.models import Enrollment, EnrollmentStatus
-from notifications.events import _activity_link
+from notifications.events import activity_link
 from notifications.kinds import URGENT_WITHIN, NotificationKind
 from notifications.models import Notification, NotificationPreference
 from notifications.services import Message, notify_each
@@ -155,7 +155,7 @@ def _message(enrollment: Enrollment, offset: int, now: dt.datetime) -> Message:
             "place": place,
             "zone": activity.time_zone,
         },
-        data=_activity_link(activity.pk, shift=shift.pk, enrollment=enrollment.pk),
+        data=activity_link(activity.pk, shift=shift.pk, enrollment=enrollment.pk),
         urgent=shift.starts_at <= now + URGENT_WITHIN,
         collapse_key=f"enrollment-{enrollment.pk}-reminder",
         dedupe_key=dedupe_key(enrollment.pk, offset),

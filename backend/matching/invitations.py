@@ -198,7 +198,7 @@ def send_wave(shift_id: int, now: dt.datetime | None = None) -> list[Invitation]
             _invitation(shift, candidate, wave, now, expires_at) for candidate in chosen
         )
         shift.starts_at = locked.starts_at
-        _notify_invited(shift, list(zip(chosen, invitations, strict=True)), now)
+        notify_invited(shift, list(zip(chosen, invitations, strict=True)), now)
     logger.info("shift %s: wave %s invites %s", shift.pk, wave, len(invitations))
     return invitations
 
@@ -220,7 +220,7 @@ def _invitation(
     )
 
 
-def _notify_invited(
+def notify_invited(
     shift: Shift, invited: list[tuple[Candidate, Invitation]], now: dt.datetime
 ) -> int:
     """By push and inbox: urgent when the shift is near (held for quiet hours it would come

@@ -820,7 +820,7 @@ def send_plan_invitations(
     created = Invitation.objects.bulk_create(rows, batch_size=1000)
     made = iter(created)
     for shift, invitees in chosen:
-        invitations._notify_invited(
+        invitations.notify_invited(
             shift, [(candidate, next(made)) for candidate, _explanation in invitees], now
         )
     return created

@@ -66,42 +66,46 @@ def _clean(changes: ProfileChanges) -> dict[str, Any]:
                 "display_name", _("Give a name of 1 to 60 characters."), VolunteerErrorCode.INVALID
             )
         cleaned["display_name"] = name
+
+    def related(
+        name: str, model: Any, ids: Any, limit: int, too_many: Any, unknown: Any
+    ) -> list[Any]:
+        """The rows named by ``ids`` (at most ``limit``, all of them known)."""
+        wanted = set(ids)
+        rows = list(model.objects.filter(pk__in=wanted))
+        if len(wanted) > limit:
+            refuse(name, too_many % {"max": limit}, VolunteerErrorCode.TOO_MANY)
+        elif len(rows) != len(wanted):
+            refuse(name, unknown, VolunteerErrorCode.NOT_FOUND)
+        return rows
+
     if changes.skill_ids is not UNSET:
-        ids = set(changes.skill_ids)
-        skills = list(Skill.objects.filter(pk__in=ids))
-        if len(ids) > MAX_SKILLS:
-            refuse(
-                "skills",
-                _("At most %(max)d skills.") % {"max": MAX_SKILLS},
-                VolunteerErrorCode.TOO_MANY,
-            )
-        elif len(skills) != len(ids):
-            refuse("skills", _("Unknown skill."), VolunteerErrorCode.NOT_FOUND)
-        cleaned["skills"] = skills
+        cleaned["skills"] = related(
+            "skills",
+            Skill,
+            changes.skill_ids,
+            MAX_SKILLS,
+            _("At most %(max)d skills."),
+            _("Unknown skill."),
+        )
     if changes.region_ids is not UNSET:
-        ids = set(changes.region_ids)
-        regions = list(Region.objects.filter(pk__in=ids))
-        if len(ids) > MAX_REGIONS:
-            refuse(
-                "regions_served",
-                _("At most %(max)d regions.") % {"max": MAX_REGIONS},
-                VolunteerErrorCode.TOO_MANY,
-            )
-        elif len(regions) != len(ids):
-            refuse("regions_served", _("Unknown region."), VolunteerErrorCode.NOT_FOUND)
-        cleaned["regions_served"] = regions
+        cleaned["regions_served"] = related(
+            "regions_served",
+            Region,
+            changes.region_ids,
+            MAX_REGIONS,
+            _("At most %(max)d regions."),
+            _("Unknown region."),
+        )
     if changes.preferred_category_ids is not UNSET:
-        ids = set(changes.preferred_category_ids)
-        categories = list(ServiceCategory.objects.filter(pk__in=ids))
-        if len(ids) > MAX_PREFERRED_CATEGORIES:
-            refuse(
-                "preferred_categories",
-                _("At most %(max)d categories.") % {"max": MAX_PREFERRED_CATEGORIES},
-                VolunteerErrorCode.TOO_MANY,
-            )
-        elif len(categories) != len(ids):
-            refuse("preferred_categories", _("Unknown category."), VolunteerErrorCode.NOT_FOUND)
-        cleaned["preferred_categories"] = categories
+        cleaned["preferred_categories"] = related(
+            "preferred_categories",
+            ServiceCategory,
+            changes.preferred_category_ids,
+            MAX_PREFERRED_CATEGORIES,
+            _("At most %(max)d categories."),
+            _("Unknown category."),
+        )
     if changes.availability is not UNSET:
         windows: list[Window] = list(changes.availability)
         if len(windows) > MAX_WINDOWS:
