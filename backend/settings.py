@@ -306,6 +306,17 @@ GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG and not PRODUCTION
 # Clients generate code from schema/schema.graphql; production does not answer introspection.
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=not PRODUCTION)
 
+# GraphQL over WebSocket (schema/realtime/consumer.py). Limits per socket; times in seconds.
+GRAPHQL_WS_INIT_TIMEOUT = 10  # connection_init must arrive within this (else 4408)
+GRAPHQL_WS_MAX_OPERATIONS = 25  # operations running at once on one socket
+GRAPHQL_WS_MAX_MESSAGE_CHARS = 128 * 1024  # one incoming message (else 1009)
+GRAPHQL_WS_EVENT_QUEUE = 100  # events waiting per subscription (else 1013: reconnect)
+GRAPHQL_WS_PING_INTERVAL = 20
+GRAPHQL_WS_PONG_TIMEOUT = 20  # an unanswered ping closes the socket (1013)
+GRAPHQL_WS_MAX_UNCONFIRMED_BYTES = 1024 * 1024  # sent but not yet confirmed by a pong
+# Threads that run WebSocket operations' resolvers, per API process.
+GRAPHQL_WS_THREADS = env.int("GRAPHQL_WS_THREADS", default=8)
+
 # --- Security in production ------------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -20,6 +20,7 @@ from backend.accounts.models import User
 from backend.core.after_commit import enqueue_after_commit
 from backend.core.problems import Problems, refuse
 from backend.core.validators import validate_time_zone
+from backend.realtime import events as live
 from notifications.error_codes import NotificationErrorCode as Code
 from notifications.kinds import NotificationKind, policy
 from notifications.models import (
@@ -100,6 +101,8 @@ def notify_each(
             rows = _notifications_for(chunk, broadcast, now)
             if rows:
                 Notification.objects.bulk_create(rows, ignore_conflicts=True)
+                # Open inboxes look for what is new (a row lost to a conflict is not).
+                live.inbox_updated(row.recipient_id for row in rows if row.in_inbox)
             created += len(rows)
             queued = queued or any(row.push_state == PushState.QUEUED for row in rows)
         if queued:

@@ -30,6 +30,7 @@ with translation.override("en"):
     from schema.notifications.queries import NotificationQueries
     from schema.organizations.mutations import OrganizationMutations
     from schema.organizations.queries import OrganizationQueries
+    from schema.realtime.subscriptions import Subscription
     from schema.regions.queries import RegionQueries
     from schema.servicepoints.mutations import ServicePointMutations
     from schema.servicepoints.queries import ServicePointQueries
@@ -72,5 +73,5 @@ with translation.override("en"):
     ):
         pass
 
-    schema = graphene.Schema(query=Query, mutation=Mutation)
+    schema = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscription)
     assert_valid_schema(schema.graphql_schema)

@@ -46,12 +46,12 @@ def _parse_and_validate(query: str, schema: GraphQLSchema) -> DocumentNode:
     try:
         document = parse(query)
     except GraphQLError as syntax_error:
-        raise _InvalidDocument(
+        raise InvalidDocument(
             [with_code(syntax_error, ApiErrorCode.GRAPHQL_PARSE_FAILED)]
         ) from None
     errors = validate(schema, document, validation_rules())
     if errors:
-        raise _InvalidDocument(
+        raise InvalidDocument(
             [with_code(error, ApiErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors]
         )
     return document
@@ -66,7 +66,8 @@ def _cached_valid_document(
     return _parse_and_validate(query, schema)
 
 
-def _valid_document(query: str, schema: GraphQLSchema) -> DocumentNode:
+def valid_document(query: str, schema: GraphQLSchema) -> DocumentNode:
+    """The parsed document, or InvalidDocument with coded errors (HTTP and WebSocket)."""
     if len(query) > CACHED_DOCUMENT_MAX_CHARS:
         return _parse_and_validate(query, schema)
     limits = (settings.GRAPHQL_MAX_DEPTH, settings.GRAPHQL_MAX_COST, settings.GRAPHQL_INTROSPECTION)
@@ -77,7 +78,7 @@ def _request_error(message: str, code: ApiErrorCode = ApiErrorCode.INVALID_REQUE
     return ExecutionResult(errors=[ApiError(message, code)])
 
 
-class _InvalidDocument(Exception):
+class InvalidDocument(Exception):
     def __init__(self, errors: list[GraphQLError]) -> None:
         self.errors = errors
 
@@ -139,8 +140,8 @@ class LinliGraphQLView(GraphQLView):
                 ApiErrorCode.QUERY_TOO_LARGE,
             )
         try:
-            document = _valid_document(query, self.schema.graphql_schema)
-        except _InvalidDocument as invalid:
+            document = valid_document(query, self.schema.graphql_schema)
+        except InvalidDocument as invalid:
             return ExecutionResult(data=None, errors=invalid.errors)
         operation = get_operation_ast(document, operation_name)
         if (
@@ -169,27 +170,27 @@ class LinliGraphQLView(GraphQLView):
             middleware=self.get_middleware(request),
         )
         assert isinstance(result, ExecutionResult)
-        return self._with_codes(result)
+        return with_error_codes(result)
 
-    @staticmethod
-    def _with_codes(result: ExecutionResult) -> ExecutionResult:
-        """Every error carries a code. Variables that do not fit their types fail before
-        anything runs (no path); anything else without a code is a bug: logged in full, and
-        described in production only as an internal error."""
-        for index, error in enumerate(result.errors or []):
-            if (error.extensions or {}).get("code"):
-                continue
-            if error.path is None:
-                with_code(error, ApiErrorCode.INVALID_ARGUMENT)
-                continue
-            logger.error("GraphQL resolver failed at %s", error.path, exc_info=error.original_error)
-            if settings.PRODUCTION:
-                error = GraphQLError(
-                    _("Internal error."),
-                    error.nodes,
-                    path=error.path,
-                )
-                assert result.errors is not None
-                result.errors[index] = error
-            with_code(error, ApiErrorCode.INTERNAL_ERROR)
-        return result
+
+def with_error_codes(result: ExecutionResult) -> ExecutionResult:
+    """Every error carries a code. Variables that do not fit their types fail before
+    anything runs (no path); anything else without a code is a bug: logged in full, and
+    described in production only as an internal error."""
+    for index, error in enumerate(result.errors or []):
+        if (error.extensions or {}).get("code"):
+            continue
+        if error.path is None:
+            with_code(error, ApiErrorCode.INVALID_ARGUMENT)
+            continue
+        logger.error("GraphQL resolver failed at %s", error.path, exc_info=error.original_error)
+        if settings.PRODUCTION:
+            error = GraphQLError(
+                _("Internal error."),
+                error.nodes,
+                path=error.path,
+            )
+            assert result.errors is not None
+            result.errors[index] = error
+        with_code(error, ApiErrorCode.INTERNAL_ERROR)
+    return result

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.error_codes import AccountErrorCode
 from backend.accounts.models import AuthSession, RefreshToken, SessionEndReason, User
+from backend.realtime import events as live
 
 ALGORITHM = "HS256"
 REUSE_LEEWAY = dt.timedelta(seconds=30)
@@ -124,25 +125,45 @@ def rotate(refresh_token: str) -> TokenPair:
 
 
 def _end(session: AuthSession, reason: SessionEndReason, now: dt.datetime) -> None:
-    AuthSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-        ended_at=now, end_reason=reason
-    )
+    end_session(session.pk, reason, now)
 
 
-def end_session(session_id: Any, reason: SessionEndReason) -> None:
-    AuthSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=reason
-    )
+def end_session(session_id: Any, reason: SessionEndReason, now: dt.datetime | None = None) -> None:
+    if AuthSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
+        ended_at=now or timezone.now(), end_reason=reason
+    ):
+        live.sessions_ended([session_id])
 
 
 def end_all_sessions(user: User, reason: SessionEndReason) -> int:
-    return AuthSession.objects.filter(user=user, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=reason
-    )
+    with transaction.atomic():
+        open_sessions = AuthSession.objects.select_for_update().filter(
+            user=user, ended_at__isnull=True
+        )
+        session_ids = list(open_sessions.values_list("pk", flat=True))
+        ended = AuthSession.objects.filter(pk__in=session_ids).update(
+            ended_at=timezone.now(), end_reason=reason
+        )
+        live.sessions_ended(session_ids)
+    return ended
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    user: User
+    session_id: str
+    expires_at: dt.datetime
 
 
 def authenticate(access_token: str) -> tuple[User, str]:
     """The user and session ID behind a valid access token, or AccessTokenError."""
+    grant = verify_access_token(access_token)
+    return grant.user, grant.session_id
+
+
+def verify_access_token(access_token: str) -> AccessGrant:
+    """``authenticate`` with the token's expiry: a WebSocket lives longer than its token and
+    ends when the token does."""
     try:
         claims = jwt.decode(
             access_token,
@@ -168,4 +189,5 @@ def authenticate(access_token: str) -> tuple[User, str]:
     ).first()
     if user is None:
         raise AccessTokenError(AccountErrorCode.SESSION_ENDED, str(_("This sign-in has ended.")))
-    return user, claims["sid"]
+    expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
+    return AccessGrant(user, claims["sid"], expires_at)

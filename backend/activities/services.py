@@ -39,6 +39,8 @@ from backend.core.after_commit import enqueue_after_commit
 from backend.core.problems import Problems
 from backend.core.validators import validate_time_zone
 from backend.organizations.models import Organization
+from backend.realtime import events as live
+from backend.realtime.events import ActivityChange
 from backend.regions.models import LEVEL_DEPTH, Region, RegionLevel
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import Skill
@@ -126,7 +128,12 @@ def complete_finished_activities(now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        return Activity.objects.filter(status=ActivityStatus.PUBLISHED, ends_at__lte=now).update(
+        finished = Activity.objects.select_for_update().filter(
+            status=ActivityStatus.PUBLISHED, ends_at__lte=now
+        )
+        finished_ids = list(finished.values_list("pk", flat=True))
+        live.activities_completed(finished_ids)
+        return Activity.objects.filter(pk__in=finished_ids).update(
             status=ActivityStatus.COMPLETED, completed_at=now, updated_at=now
         )
 
@@ -271,6 +278,7 @@ def update_activity(actor: Any, activity: Activity, changes: Mapping[str, Any]) 
             event = record(actor, "activity.update", activity, activity.region, changed)
             detach_from_series(activity)
             events.activity_changed(activity, event)
+            live.activity_changed(activity.pk, ActivityChange.UPDATED)
     return activity
 
 
@@ -326,6 +334,7 @@ def publish_activity(actor: Any, activity: Activity) -> Activity:
             {"status": [ActivityStatus.DRAFT.value, ActivityStatus.PUBLISHED.value]},
         )
         events.activity_published(activity, actor)
+        live.activity_published(activity)
         from backend.matching.tasks import start_for_activity  # matching reads activities
 
         enqueue_after_commit(start_for_activity, activity.pk)
@@ -373,6 +382,7 @@ def cancel_activity(actor: Any, activity: Activity, reason: str) -> Activity:
             reason=reason,
         )
         events.activity_cancelled(activity, reason)
+        live.activity_changed(activity.pk, ActivityChange.CANCELLED)
         from backend.matching.invitations import withdraw_for_activity
 
         withdraw_for_activity(activity.pk)
@@ -395,6 +405,7 @@ def add_shift(actor: Any, activity: Activity, spec: ShiftSpec) -> Shift:
         shift = _insert_shift(actor, activity, cleaned)
         refresh_activity_span(activity)
         detach_from_series(activity)
+        live.activity_changed(activity.pk, ActivityChange.SHIFT_ADDED, shift.pk)
     shift.activity = activity
     return shift
 
@@ -456,6 +467,7 @@ def update_shift(actor: Any, shift: Shift, changes: Mapping[str, Any]) -> Shift:
             event = record(actor, "shift.update", shift, activity.region, changed)
             detach_from_series(activity)
             events.shift_rescheduled(shift, starts_before, event)
+            live.activity_changed(activity.pk, ActivityChange.SHIFT_CHANGED, shift.pk)
         if times_changed:
             refresh_activity_span(activity)
     shift.activity = activity
@@ -491,6 +503,7 @@ def remove_shift(actor: Any, shift: Shift) -> Activity:
             {name: [value, None] for name, value in _shift_state(shift).items()},
         )
         events.shift_removed(shift, actor)
+        live.activity_changed(activity.pk, ActivityChange.SHIFT_REMOVED, shift.pk)
         shift.delete()
         refresh_activity_span(activity)
         detach_from_series(activity)

@@ -31,6 +31,8 @@ from backend.core.geo import haversine_km
 from backend.core.problems import refuse
 from backend.enrollments.models import Enrollment, EnrollmentStatus
 from backend.hours.services import record_attendance_hours
+from backend.realtime import events as live
+from backend.realtime.events import RosterChange
 
 MAX_TOKEN_LENGTH = 256
 # Sign-ups that may be checked in: confirmed ones, and those marked as no-show by mistake
@@ -163,6 +165,7 @@ def _start(
     )
     enrollment.status = EnrollmentStatus.ATTENDED
     enrollment.save(update_fields=["status", "status_changed_at"])
+    live.roster_changed(enrollment.shift, enrollment.pk, RosterChange.CHECKED_IN)
     return attendance
 
 
@@ -178,6 +181,8 @@ def _finish(
         fields.append("recorded_by")
     attendance.save(update_fields=fields)
     record_attendance_hours(attendance, actor)
+    enrollment = attendance.enrollment
+    live.roster_changed(enrollment.shift, enrollment.pk, RosterChange.CHECKED_OUT)
     return attendance
 
 
@@ -402,6 +407,7 @@ def mark_no_show(actor: User, enrollment_id: int, *, now: dt.datetime | None = N
             raise refuse("enrollment_id", _("This sign-up is not confirmed."), Code.NOT_CONFIRMED)
         locked.status = EnrollmentStatus.NO_SHOW
         locked.save(update_fields=["status", "status_changed_at"])
+        live.roster_changed(shift, locked.pk, RosterChange.NO_SHOW)
         record(
             actor,
             "enrollment.no_show",
@@ -489,6 +495,10 @@ def _mark_no_shows(enrollment_ids: list[int], now: dt.datetime) -> int:
             return 0
         Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in locked]).update(
             status=EnrollmentStatus.NO_SHOW, status_changed_at=now
+        )
+        live.roster_changes(
+            (enrollment.shift.activity_id, enrollment.shift_id, enrollment.pk, RosterChange.NO_SHOW)
+            for enrollment in locked
         )
         change = {"status": [EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.NO_SHOW.value]}
         events = []

@@ -22,6 +22,8 @@ from backend.core.problems import refuse
 from backend.enrollments.error_codes import EnrollmentErrorCode as Code
 from backend.enrollments.models import ACTIVE_STATUSES, Enrollment, EnrollmentStatus
 from backend.organizations.models import Membership
+from backend.realtime import events as live
+from backend.realtime.events import RosterChange
 from backend.volunteers.models import VolunteerProfile
 from notifications import events
 
@@ -166,6 +168,7 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
                 shift=shift, volunteer=volunteer, status=status, idempotency_key=key
             )
             events.signed_up(enrollment, shift)
+            live.roster_changed(shift, enrollment.pk, RosterChange.SIGNED_UP)
         shift.confirmed_count = locked.confirmed_count
         return SignUp(enrollment, replayed=False)
     except IntegrityError:
@@ -215,6 +218,7 @@ def _promote_first_waiting(shift: Shift, now: dt.datetime) -> Enrollment | None:
             candidate.promoted_at = now
             candidate.save(update_fields=["status", "promoted_at", "status_changed_at"])
             events.enrollment_promoted(candidate, shift)
+            live.roster_changed(shift, candidate.pk, RosterChange.PROMOTED)
             return candidate
     return None
 
@@ -286,6 +290,7 @@ def cancel(
         enrollment.is_late_cancellation = was_confirmed and not by_coordinator and now > cutoff
         enrollment.save()
         events.enrollment_cancelled(enrollment, shift)
+        live.roster_changed(shift, enrollment.pk, RosterChange.CANCELLED)
         promoted = _free_place(shift, now) if was_confirmed else None
         if was_confirmed and promoted is None:  # a free place: invite someone for it
             from backend.matching.tasks import fill_shift  # matching enrolls through here
@@ -327,4 +332,5 @@ def decide(actor: User, enrollment_id: int, approve: bool) -> Enrollment:
         enrollment.decided_by = actor
         enrollment.save()
         events.enrollment_decided(enrollment, shift, actor)
+        live.roster_changed(shift, enrollment.pk, RosterChange.DECIDED)
         return enrollment

@@ -30,20 +30,7 @@ def filter_near(
 ) -> QuerySet[Any]:
     """Rows within ``near.radius_km``, annotated with ``distance_km``, nearest first; rows
     at the same distance (the same place) follow ``then_by``."""
-    latitude, longitude, radius = near.latitude, near.longitude, near.radius_km
-    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
-        raise ApiError(
-            _("near: latitude must be within ±90 and longitude within ±180."),
-            ApiErrorCode.INVALID_ARGUMENT,
-            argument="near",
-        )
-    if radius is None or not 0 < radius <= MAX_RADIUS_KM:
-        raise ApiError(
-            _("near: radiusKm must be greater than 0 and at most %(max)s.")
-            % {"max": MAX_RADIUS_KM},
-            ApiErrorCode.INVALID_ARGUMENT,
-            argument="near.radiusKm",
-        )
+    latitude, longitude, radius = checked_near(near)
     box = bounding_box(latitude, longitude, radius)
     return (
         queryset.filter(
@@ -58,3 +45,22 @@ def filter_near(
         .filter(distance_km__lte=radius)
         .order_by("distance_km", *then_by)
     )
+
+
+def checked_near(near: Any) -> tuple[float, float, float]:
+    """``(latitude, longitude, radius_km)`` of a NearInput, or INVALID_ARGUMENT."""
+    latitude, longitude, radius = near.latitude, near.longitude, near.radius_km
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise ApiError(
+            _("near: latitude must be within ±90 and longitude within ±180."),
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument="near",
+        )
+    if radius is None or not 0 < radius <= MAX_RADIUS_KM:
+        raise ApiError(
+            _("near: radiusKm must be greater than 0 and at most %(max)s.")
+            % {"max": MAX_RADIUS_KM},
+            ApiErrorCode.INVALID_ARGUMENT,
+            argument="near.radiusKm",
+        )
+    return latitude, longitude, radius
