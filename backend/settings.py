@@ -314,6 +314,9 @@ GRAPHQL_WS_EVENT_QUEUE = 100  # events waiting per subscription (else 1013: reco
 GRAPHQL_WS_PING_INTERVAL = 20
 GRAPHQL_WS_PONG_TIMEOUT = 20  # an unanswered ping closes the socket (1013)
 GRAPHQL_WS_MAX_UNCONFIRMED_BYTES = 1024 * 1024  # sent but not yet confirmed by a pong
+# Inboxes open over WebSocket are also re-read this often (seconds) where live events cannot
+# cross processes (the in-memory layer); 0 = only on events.
+GRAPHQL_WS_INBOX_POLL_SECONDS = 0 if REDIS_URL else 10
 # Threads that run WebSocket operations' resolvers, per API process.
 GRAPHQL_WS_THREADS = env.int("GRAPHQL_WS_THREADS", default=8)
 

@@ -60,7 +60,8 @@ GROUP_REFRESH_SECONDS = 3600
 
 
 class _Listener:
-    """Events of one group for one subscription, in a bounded queue."""
+    """Events of one group for one subscription, in a bounded queue; iterate over it, or
+    ``wait`` for the next event with a time limit."""
 
     def __init__(self, size: int) -> None:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=size)
@@ -72,9 +73,17 @@ class _Listener:
             return False
         return True
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            yield await self.queue.get()
+    def __aiter__(self) -> "_Listener":
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+    async def wait(self, seconds: float) -> dict[str, Any] | None:
+        try:
+            return await asyncio.wait_for(self.queue.get(), seconds)
+        except TimeoutError:
+            return None
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
@@ -302,14 +311,14 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
                 await aclose()
 
     @asynccontextmanager
-    async def _listen(self, group: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def _listen(self, group: str) -> AsyncIterator[_Listener]:
         """What subscription resolvers listen with (``info.context.listen``)."""
         listener = _Listener(settings.GRAPHQL_WS_EVENT_QUEUE)
         if not self.listeners[group]:
             await self.channel_layer.group_add(group, self.channel_name)
         self.listeners[group].add(listener)
         try:
-            yield listener.events()
+            yield listener
         finally:
             members = self.listeners.get(group)
             if members is not None:

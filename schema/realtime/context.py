@@ -5,7 +5,7 @@ attributes they read from an HTTP request (``api_user``, ``api_session_id``,
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, Protocol
 
 from backend.accounts.scopes import forget_scope
 
@@ -13,7 +13,15 @@ from backend.accounts.scopes import forget_scope
 # re-reads them: a coordinator removed from an organization stops seeing its rosters.
 SCOPE_MAX_AGE = 30.0
 
-Listen = Callable[[str], AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]]
+class Events(Protocol):
+    """The events of one group for one subscription (``consumer._Listener``)."""
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def wait(self, seconds: float) -> dict[str, Any] | None: ...
+
+
+Listen = Callable[[str], AbstractAsyncContextManager[Events]]
 
 
 class _Connection:

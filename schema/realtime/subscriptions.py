@@ -7,9 +7,11 @@ the object the client's selection is resolved on; it runs in a worker thread, li
 """
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import graphene
+from django.conf import settings
 from django.utils.translation import gettext as _
 from graphql import GraphQLResolveInfo
 
@@ -256,11 +258,22 @@ async def _new_notifications(
     info: GraphQLResolveInfo, user: Any, last_seen: int
 ) -> AsyncIterator[Notification]:
     """Whatever is new since the last item sent: events only say "look", so a lost or
-    merged event delays an item until the next one instead of losing it."""
-    async for _event in _events(info, groups.inbox(user.pk)):
-        for notification in await in_thread(_notifications_after, user, last_seen):
-            last_seen = notification.pk
-            yield notification
+    merged event delays an item until the next one instead of losing it.
+
+    Where events cannot cross processes (the in-memory layer of the embedded default, whose
+    Celery worker is another process), the inbox is also looked at every
+    ``GRAPHQL_WS_INBOX_POLL_SECONDS``, so reminders and invitations the worker creates
+    still arrive."""
+    poll = settings.GRAPHQL_WS_INBOX_POLL_SECONDS or None
+    async with info.context.listen(groups.inbox(user.pk)) as events:
+        while True:
+            if poll is None:
+                await anext(aiter(events))
+            else:
+                await events.wait(poll)
+            for notification in await in_thread(_notifications_after, user, last_seen):
+                last_seen = notification.pk
+                yield notification
 
 
 async def _published(
@@ -284,7 +297,7 @@ async def _published(
                 continue
         # Published means public: every subscriber in this process shares one read.
         activity = await shared_load(
-            ("activity", event["event_id"]), lambda pk=event["activity"]: _public_activity(pk)
+            ("activity", event["event_id"]), partial(_public_activity, event["activity"])
         )
         if activity is None:
             continue

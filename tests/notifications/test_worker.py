@@ -33,8 +33,10 @@ def test_a_real_worker_pushes_a_notification_after_its_transaction_commits(fcm_s
         )
         assert fcm_stub.state.count == 0  # nothing leaves before the commit
     deadline = time.monotonic() + WAIT_SECONDS
+    # (the worker records a task as run just after it commits its work: wait for both)
     while time.monotonic() < deadline and not (
         Delivery.objects.filter(status=DeliveryStatus.SENT).exists()
+        and celery_worker.ran_in_worker("notifications.push_due")
     ):
         time.sleep(0.1)
 
