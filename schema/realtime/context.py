@@ -13,6 +13,7 @@ from backend.accounts.scopes import forget_scope
 # re-reads them: a coordinator removed from an organization stops seeing its rosters.
 SCOPE_MAX_AGE = 30.0
 
+
 class Events(Protocol):
     """The events of one group for one subscription (``consumer._Listener``)."""
 
