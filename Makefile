@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run serve test install lint typecheck check-generated schema messages bench ci clean
+.PHONY: run serve test install js-clients lint typecheck check-generated schema messages bench ci clean
 
 # Install (or update) everything into $(VENV); re-runs only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -15,6 +15,15 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# The JavaScript GraphQL client (graphql-ws) of tests/realtime/test_multi_process.py, on
+# Node.js; re-installs only when its lock file changes.
+JS_CLIENTS := tests/realtime/js
+$(JS_CLIENTS)/node_modules/.installed: $(JS_CLIENTS)/package-lock.json
+	npm ci --prefix $(JS_CLIENTS) --no-audit --no-fund
+	touch $@
+
+js-clients: $(JS_CLIENTS)/node_modules/.installed
 
 ## make run: the embedded default — SQLite, in-memory channel layer, file-system Celery
 ## broker — with the demo community, on http://127.0.0.1:$(PORT)
@@ -29,7 +38,7 @@ serve:
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f deploy/Procfile.embedded start
 
 ## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install
+test: install $(if $(shell command -v npm),js-clients)
 	$(BIN)/linli compilemessages --ignore "$(VENV)/*" -v 0
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -57,4 +66,4 @@ bench: install
 	$(BIN)/python bench/enrollment.py --threads 8
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(JS_CLIENTS)/node_modules

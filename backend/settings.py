@@ -186,7 +186,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "linli"},
+            # channels-redis waits up to 5 s in BZPOPMIN for each receive; redis-py 8 gives
+            # up reading after 5 s by default, which would close idle sockets with 1011. Its
+            # pool also refuses a 101st connection, which a reconnect storm (every phone
+            # after a deploy) would exceed.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 10_000}],
+                "prefix": "linli",
+            },
         }
     }
 else:

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
@@ -54,9 +55,19 @@ from schema.view import DOCUMENT_MAX_CHARS, InvalidDocument, valid_document, wit
 
 logger = logging.getLogger("linli.graphql.ws")
 
+# Seconds a closing socket waits for its operations to stop.
+STOP_TIMEOUT = 2.0
 # How long groups stay joined without a refresh is the channel layer's business (a day
 # with channels-redis); sockets that live longer re-join their groups this often.
 GROUP_REFRESH_SECONDS = 3600
+
+
+def _raise_if_cancelled() -> None:
+    """Python 3.11's ``asyncio.wait_for`` (which redis-py wraps every command in) can swallow
+    a cancellation that arrives as the command completes; re-raise it at the next step."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class _Listener:
@@ -77,16 +88,29 @@ class _Listener:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
+        _raise_if_cancelled()
         return await self.queue.get()
 
     async def wait(self, seconds: float) -> dict[str, Any] | None:
+        _raise_if_cancelled()
         try:
-            return await asyncio.wait_for(self.queue.get(), seconds)
+            event = await asyncio.wait_for(self.queue.get(), seconds)
         except TimeoutError:
-            return None
+            event = None
+        _raise_if_cancelled()
+        return event
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' dispatch without its per-message ``aclose_old_connections()``: that is a
+        hop through one thread shared by the whole process for every message, and nothing
+        here touches the ORM on the event loop (``in_thread`` returns its connections)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.closing = False
         self.init_received = False
@@ -95,6 +119,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.listeners: dict[str, set[_Listener]] = defaultdict(set)
         self.timers: list[asyncio.Task[None]] = []
+        self.stopping: set[asyncio.Task[None]] = set()
         self.sent_bytes = 0
         self.confirmed_bytes = 0
         self.ping_sent_at: float | None = None
@@ -102,7 +127,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
             # Accept first: a refused handshake cannot carry a close code.
             await self.accept()
-            await self.close(CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
+            # daphne wants a plain int, not an IntEnum.
+            await self.close(
+                int(CloseCode.SUBPROTOCOL_NOT_ACCEPTABLE), "Subprotocol not acceptable"
+            )
             return
         await self.accept(SUBPROTOCOL)
         self._after(settings.GRAPHQL_WS_INIT_TIMEOUT, self._init_timed_out)
@@ -204,6 +232,9 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         task = self.operations.pop(message.id, None)
         if task is not None:
             task.cancel()
+            # Until it has really stopped (see _raise_if_cancelled), closing waits for it.
+            self.stopping.add(task)
+            task.add_done_callback(self.stopping.discard)
 
     # --- operations -----------------------------------------------------------------------
 
@@ -318,6 +349,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.listeners[group].add(listener)
         try:
+            _raise_if_cancelled()
             yield listener
         finally:
             members = self.listeners.get(group)
@@ -393,7 +425,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             await self._close(CloseCode.TRY_AGAIN_LATER, "The client is not reading")
             return
         await self.send(text_data=text)
-        self.sent_bytes += len(text)
+        self.sent_bytes += len(text.encode())
         if unconfirmed > limit and self.ping_sent_at is None:
             await self._ping()
 
@@ -412,21 +444,22 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         if self.closing:
             return
         await self._stop_everything()
-        await self.close(code, reason[:120])
+        await self.close(int(code), reason[:120])  # daphne refuses an IntEnum
 
     async def disconnect(self, code: int) -> None:
         await self._stop_everything()
 
     async def _stop_everything(self) -> None:
         self.closing = True
-        tasks = [*self.operations.values(), *self.timers]
+        current = asyncio.current_task()
+        tasks = {*self.operations.values(), *self.timers, *self.stopping} - {current}
         self.operations.clear()
         self.timers.clear()
-        current = asyncio.current_task()
         for task in tasks:
-            if task is not current:
-                task.cancel()
-        await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+            task.cancel()
+        if tasks:
+            # Bounded: a task that lost its cancellation (below) must not hold up the close.
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
         for group in list(self.listeners):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.listeners.clear()

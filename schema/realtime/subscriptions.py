@@ -98,7 +98,10 @@ def _managed_shift(info: GraphQLResolveInfo, shift_id: int) -> Shift:
 
 
 def _activities() -> Any:
-    return Activity.objects.select_related("organizer", "region", "service_point")
+    # Shifts come along: the places an activity shows are summed over them.
+    return Activity.objects.select_related("organizer", "region", "service_point").prefetch_related(
+        "shifts"
+    )
 
 
 def _visible_activity(info: GraphQLResolveInfo, activity_id: int) -> Activity | None:
@@ -172,19 +175,7 @@ class Subscription(graphene.ObjectType):
         pk = decode_global_id(id, "Activity", "id")
         if await in_thread(_visible_activity, info, pk) is None:
             raise ApiError(_("No such activity."), ApiErrorCode.NOT_FOUND, argument="id")
-        return _events(info, groups.activity(pk))
-
-    @staticmethod
-    def resolve_activity_changed(
-        event: dict[str, Any], info: GraphQLResolveInfo, id: str
-    ) -> ActivityChangeType:
-        activity = _visible_activity(info, event["activity"])
-        if activity is None:
-            raise ApiError(_("No such activity."), ApiErrorCode.NOT_FOUND, argument="id")
-        shift = None
-        if event.get("shift") is not None:
-            shift = Shift.objects.filter(pk=event["shift"], activity=activity).first()
-        return ActivityChangeType(change=event["change"], activity=activity, shift=shift)
+        return _activity_changes(info, pk)
 
     # --- myNotifications ------------------------------------------------------------------
 
@@ -233,6 +224,40 @@ async def _events(info: GraphQLResolveInfo, group: str) -> AsyncIterator[dict[st
     async with info.context.listen(group) as events:
         async for event in events:
             yield event
+
+
+def _change(event: dict[str, Any], activity: Activity | None) -> ActivityChangeType | None:
+    if activity is None:
+        return None
+    shift = next((s for s in activity.shifts.all() if s.pk == event.get("shift")), None)
+    return ActivityChangeType(change=event["change"], activity=activity, shift=shift)
+
+
+def _public_change(event: dict[str, Any], activity_id: int) -> ActivityChangeType | None:
+    return _change(event, _public_activity(activity_id))
+
+
+def _visible_change(
+    info: GraphQLResolveInfo, event: dict[str, Any], activity_id: int
+) -> ActivityChangeType | None:
+    return _change(event, _visible_activity(info, activity_id))
+
+
+async def _activity_changes(
+    info: GraphQLResolveInfo, activity_id: int
+) -> AsyncIterator[ActivityChangeType]:
+    """Each change as the activity is now. Everyone may see a public activity, so every
+    subscriber in this process shares one read of it per event; a draft is read with the
+    subscriber's own rights (only its managers see it)."""
+    async for event in _events(info, groups.activity(activity_id)):
+        change = await shared_load(
+            ("activity-change", event["event_id"]), partial(_public_change, event, activity_id)
+        )
+        if change is None:
+            change = await in_thread(_visible_change, info, event, activity_id)
+        if change is None:
+            raise ApiError(_("No such activity."), ApiErrorCode.NOT_FOUND, argument="id")
+        yield change
 
 
 async def _roster_events(info: GraphQLResolveInfo, shift_id: int) -> AsyncIterator[dict[str, Any]]:

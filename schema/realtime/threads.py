@@ -16,16 +16,18 @@ from django.db import close_old_connections
 
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
+_runner: Any = None
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(
+def _run_in_pool() -> Any:
+    """Built once: the pool, and the sync_to_async wrapper around the job."""
+    global _runner
+    if _runner is None:
+        pool = ThreadPoolExecutor(
             max_workers=settings.GRAPHQL_WS_THREADS, thread_name_prefix="graphql-ws"
         )
-    return _executor
+        _runner = sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=pool)
+    return _runner
 
 
 def _with_fresh_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -37,5 +39,5 @@ def _with_fresh_connection(function: Callable[..., T], *args: Any, **kwargs: Any
 
 
 async def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    runner = sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=_pool())
-    return await runner(function, *args, **kwargs)
+    result: T = await _run_in_pool()(function, *args, **kwargs)
+    return result
