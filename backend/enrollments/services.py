@@ -167,8 +167,10 @@ def enroll(user: User, shift_id: int, idempotency_key: str) -> SignUp:
             enrollment = Enrollment.objects.create(
                 shift=shift, volunteer=volunteer, status=status, idempotency_key=key
             )
-            events.signed_up(enrollment, shift)
             live.roster_changed(shift, enrollment.pk, RosterChange.SIGNED_UP)
+        # The volunteer's own inbox item echoes this answer: written once the shift's lock is
+        # released, so that sign-ups to a popular shift queue only for the decision itself.
+        events.signed_up(enrollment, shift)
         shift.confirmed_count = locked.confirmed_count
         return SignUp(enrollment, replayed=False)
     except IntegrityError:
