@@ -48,6 +48,14 @@ SECRET_KEY = env.str(
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if PRODUCTION:
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts in production, not '*'")
+    if SECRET_KEY.startswith("linli-development-only"):
+        raise ImproperlyConfigured("SECRET_KEY is the development key; set a secret one")
+# No CORS headers, on purpose: the API's clients are the mobile apps (no browser, no origin)
+# and the admin site, served from the API's own origin. A browser page on another origin
+# cannot read the API's answers, and the API never relies on cookies (bearer tokens only).
 
 INSTALLED_APPS = [
     "daphne",
@@ -94,6 +102,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 MIDDLEWARE = [
+    "backend.ops.request_id.RequestIdMiddleware",
+    # /healthz, /readyz and /metrics for probes and Prometheus, before the host check and the
+    # HTTPS redirect (they come by the pod's address over plain HTTP).
+    "backend.ops.endpoints.OperationsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -327,16 +339,43 @@ GRAPHQL_WS_INBOX_POLL_SECONDS = 0 if REDIS_URL else 10
 # Threads that run WebSocket operations' resolvers, per API process.
 GRAPHQL_WS_THREADS = env.int("GRAPHQL_WS_THREADS", default=8)
 
-# --- Security in production ------------------------------------------------------------------
+# --- Security in production (``linli check --deploy`` finds nothing to warn about) ----------
 if PRODUCTION:
+    # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # HSTS: browsers (the admin's) keep to HTTPS for this long; 0 turns it off.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- Operations: probes, metrics, logs (backend/ops/) -----------------------------------------
+# A Celery worker serves its Prometheus metrics on this port when set (API processes serve
+# theirs at /metrics); with the prefork pool it also needs PROMETHEUS_MULTIPROC_DIR.
+METRICS_PORT = env.int("METRICS_PORT", default=None)
+# When set, /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# One JSON object per line (for log collectors) in production, readable lines otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "backend.ops.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "backend.ops.json_logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

@@ -27,6 +27,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from graphql_relay import to_global_id
 
+from backend.ops import metrics
 from notifications.models import Delivery, DeliveryStatus, Device, Notification, PushState
 from notifications.transports import (
     BATCH_SIZE,
@@ -156,11 +157,16 @@ def _claim_once(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int], boo
             for pk, status, attempts in candidates
             if status == DeliveryStatus.SENDING and attempts >= MAX_ATTEMPTS
         }
+        given_up = 0
         if lost:
-            Delivery.objects.filter(pk__in=lost).filter(_claimable(now)).update(
-                status=DeliveryStatus.FAILED,
-                error_code=WORKER_LOST,
-                error_message="The worker sending this push stopped before it finished.",
+            given_up = (
+                Delivery.objects.filter(pk__in=lost)
+                .filter(_claimable(now))
+                .update(
+                    status=DeliveryStatus.FAILED,
+                    error_code=WORKER_LOST,
+                    error_message="The worker sending this push stopped before it finished.",
+                )
             )
         # The status condition makes the claim safe without row locks too: a row another
         # worker claimed in the meantime no longer matches.
@@ -172,6 +178,7 @@ def _claim_once(now: dt.datetime, limit: int) -> tuple[uuid.UUID, list[int], boo
             claim_id=claim,
             attempts=F("attempts") + 1,
         )
+    metrics.count_pushes(failed=given_up)
     claimed = list(
         Delivery.objects.filter(
             pk__in=[pk for pk, _status, _attempts in candidates],
@@ -295,6 +302,13 @@ def send_batch(now: dt.datetime | None = None, limit: int = BATCH_SIZE) -> Batch
                 PushResult(Outcome.RETRY, error_code=code, error_message=str(error)[:500])
             ] * len(to_send)
         _settle(to_send, results, now, report)
+    metrics.count_pushes(
+        sent=report.sent,
+        device_gone=report.device_gone,
+        retry=report.retry,
+        failed=report.failed,
+        not_sent=report.expired,
+    )
     return report
 
 

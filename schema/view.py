@@ -1,6 +1,7 @@
 """The /graphql/ endpoint: POST for operations, GraphiQL on GET when enabled."""
 
 import logging
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +31,7 @@ from graphql import (
 
 from backend.accounts import tokens
 from backend.accounts.error_codes import AccountErrorCode
+from backend.ops import metrics
 from schema.core.errors import ApiError, ApiErrorCode, with_code
 from schema.core.limits import validation_rules
 
@@ -90,6 +92,19 @@ class LinliGraphQLView(GraphQLView):
         super().__init__(**kwargs)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Every request that is not the GraphiQL page is counted and timed under the name of
+        its operation (``backend.ops.metrics``; ``invalid`` when it has none to run)."""
+        started = time.perf_counter()
+        response = None
+        try:
+            response = self._authenticate_and_dispatch(request, *args, **kwargs)
+            return response
+        finally:
+            _observe(request, response, time.perf_counter() - started)
+
+    def _authenticate_and_dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         """Authenticate by ``Authorization: Bearer <access token>`` only (session cookies
         are ignored: the endpoint is exempt from CSRF). A bad or expired token is a 401 with
         a GraphQL error, so clients know to refresh rather than act anonymously."""
@@ -144,6 +159,10 @@ class LinliGraphQLView(GraphQLView):
         except InvalidDocument as invalid:
             return ExecutionResult(data=None, errors=invalid.errors)
         operation = get_operation_ast(document, operation_name)
+        if operation is not None:
+            request.graphql_operation = metrics.operation_label(  # type: ignore[attr-defined]
+                operation.name.value if operation.name else None
+            )
         if (
             request.method == "GET"
             and operation is not None
@@ -170,7 +189,17 @@ class LinliGraphQLView(GraphQLView):
             middleware=self.get_middleware(request),
         )
         assert isinstance(result, ExecutionResult)
+        request.graphql_errors = bool(result.errors)  # type: ignore[attr-defined]
         return with_error_codes(result)
+
+
+def _observe(request: HttpRequest, response: HttpResponse | None, seconds: float) -> None:
+    operation = getattr(request, "graphql_operation", None)
+    succeeded = response is not None and response.status_code < 400
+    if operation is None and succeeded:
+        return  # the GraphiQL page: no operation ran
+    ok = succeeded and not getattr(request, "graphql_errors", False)
+    metrics.observe_graphql_request(operation or metrics.INVALID, ok, seconds)
 
 
 def with_error_codes(result: ExecutionResult) -> ExecutionResult:

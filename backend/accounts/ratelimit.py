@@ -3,12 +3,35 @@
 Written here rather than taken from django-ratelimit: the limits apply to keys chosen
 inside a mutation (a phone number, an IP) and must report when the caller may retry,
 which that library's request-centred API does not give.
+
+When the cache cannot be reached, the limits fall back to counters in this process's
+memory instead of failing the call or letting every call through. Failing would turn a
+Redis outage into an outage of sign-in and of every limited mutation; letting everything
+through would, for as long as the outage lasts, let anyone send unlimited sign-in texts
+(each one costs money and floods somebody's phone) and guess passwords without a limit.
+The local counters keep each limit per process instead of per deployment (with N API
+processes a caller gets at most N times the limit), which still bounds both. After a
+failure the cache is left alone for ``CACHE_RETRY_SECONDS``, so that during an outage the
+calls do not each wait for the client's connection attempts and time-outs.
 """
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# After the cache failed, how long calls count in this process before trying it again.
+CACHE_RETRY_SECONDS = 5.0
+# Keys the local fallback keeps at most (expired windows are dropped first).
+LOCAL_MAX_KEYS = 100_000
+# What a cache that cannot be reached raises (socket errors surface as OSError from
+# clients other than redis-py's).
+CACHE_ERRORS = (RedisError, OSError)
 
 
 @dataclass(frozen=True)
@@ -33,12 +56,92 @@ def hit(scope: str, key: str, spec: str) -> int:
     for rate in parse_rates(spec):
         window = int(now // rate.seconds)
         cache_key = f"ratelimit:{scope}:{rate.calls}/{rate.seconds}:{key}:{window}"
-        cache.add(cache_key, 0, timeout=rate.seconds + 1)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=rate.seconds + 1)
-            count = 1
+        count = _count(cache_key, rate.seconds + 1)
         if count > rate.calls:
             wait = max(wait, int((window + 1) * rate.seconds - now) + 1)
     return wait
+
+
+def _count(cache_key: str, timeout: int) -> int:
+    """The key's count after adding one: in the shared cache, or in this process while the
+    cache cannot be reached."""
+    if not _cache_outage.active():
+        try:
+            return _count_in_cache(cache_key, timeout)
+        except CACHE_ERRORS:
+            if _cache_outage.begin():
+                logger.exception(
+                    "rate limits: the cache cannot be reached; counting in this process "
+                    "(limits apply per process) and trying the cache again in %.0f s",
+                    CACHE_RETRY_SECONDS,
+                )
+    return _local.incr(cache_key, timeout)
+
+
+def _count_in_cache(cache_key: str, timeout: int) -> int:
+    cache.add(cache_key, 0, timeout=timeout)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=timeout)
+        count = 1
+    _cache_outage.end()
+    return int(count)
+
+
+class _Outage:
+    """Whether the cache failed less than ``CACHE_RETRY_SECONDS`` ago (per process)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._failing = False
+        self._lock = threading.Lock()
+
+    def active(self) -> bool:
+        return time.monotonic() < self._until
+
+    def begin(self) -> bool:
+        """Record a failure; True for the first one of an outage (worth a log entry)."""
+        with self._lock:
+            self._until = time.monotonic() + CACHE_RETRY_SECONDS
+            first, self._failing = not self._failing, True
+        return first
+
+    def end(self) -> None:
+        if self._failing:
+            with self._lock:
+                if self._failing:
+                    self._failing = False
+                    logger.warning("rate limits: the cache answers again")
+
+
+class _LocalCounters:
+    """Fixed-window counters in memory, for the time the cache is away."""
+
+    def __init__(self) -> None:
+        # key → (count, when the window ends on the monotonic clock)
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def incr(self, key: str, timeout: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._counts.get(key, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + timeout
+            if key not in self._counts and len(self._counts) >= LOCAL_MAX_KEYS:
+                self._make_room(now)
+            self._counts[key] = (count + 1, expires)
+            return count + 1
+
+    def _make_room(self, now: float) -> None:
+        """Drop expired windows; if none had expired, the older half (dicts keep insertion
+        order), which forgets some counts rather than growing without bound."""
+        live = {key: value for key, value in self._counts.items() if value[1] > now}
+        if len(live) >= LOCAL_MAX_KEYS:
+            live = dict(list(live.items())[len(live) // 2 :])
+        self._counts = live
+
+
+_cache_outage = _Outage()
+_local = _LocalCounters()

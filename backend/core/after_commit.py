@@ -4,15 +4,28 @@ Push jobs, channel-layer events and other Celery work are handed over only once 
 they describe are visible to other processes. If handing over fails (the broker is down),
 nothing is lost: the rows stay in the database and the periodic sweep of their kind picks
 them up, so the failure is logged rather than raised into a request that already committed.
+Every task queued through ``enqueue_after_commit`` must therefore have such a sweep.
+
+After the broker failed, this process leaves it alone for ``BROKER_RETRY_SECONDS``: during
+an outage each request would otherwise wait for the client's connection attempts and
+retries (a few tenths of a second when the broker refuses connections, the connect
+time-out several times over when its host does not answer) only to fail in the end.
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
+
+# After a task could not be queued, how long this process skips the broker (the sweeps do
+# the work meanwhile).
+BROKER_RETRY_SECONDS = 5.0
 
 
 def run_after_commit(callback: Callable[[], Any], what: str) -> None:
@@ -29,5 +42,40 @@ def run_after_commit(callback: Callable[[], Any], what: str) -> None:
 
 def enqueue_after_commit(task: Any, *args: Any, **options: Any) -> None:
     """``task.apply_async(args, **options)`` once the current transaction commits (at once
-    outside a transaction)."""
-    run_after_commit(lambda: task.apply_async(args, **options), task.name)
+    outside a transaction); skipped for a few seconds after the broker failed."""
+    transaction.on_commit(lambda: _enqueue(task, args, options))
+
+
+def _enqueue(task: Any, args: tuple[Any, ...], options: dict[str, Any]) -> None:
+    if _broker_outage.active():
+        logger.warning("broker unavailable: %s left to its periodic sweep", task.name)
+        return
+    try:
+        task.apply_async(args, **options)
+    except BrokerUnavailable:
+        _broker_outage.begin()
+        logger.exception(
+            "could not queue %s: left to its periodic sweep; the broker is skipped for %.0f s",
+            task.name,
+            BROKER_RETRY_SECONDS,
+        )
+    except Exception:
+        logger.exception("could not queue %s (its periodic sweep retries)", task.name)
+
+
+class _Outage:
+    """Whether the broker failed less than ``BROKER_RETRY_SECONDS`` ago (per process)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def active(self) -> bool:
+        return time.monotonic() < self._until
+
+    def begin(self) -> None:
+        with self._lock:
+            self._until = time.monotonic() + BROKER_RETRY_SECONDS
+
+
+_broker_outage = _Outage()

@@ -37,6 +37,7 @@ from graphql import (
 )
 
 from backend.accounts import tokens
+from backend.ops import metrics
 from backend.realtime import groups
 from schema.core.errors import ApiError, ApiErrorCode, with_code
 from schema.realtime.context import SocketContext
@@ -102,6 +103,23 @@ class _Listener:
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
+    # In the open-connections gauge (backend/ops/metrics.py): set after the accept, cleared
+    # when the connection is counted out, so each socket is counted in and out once.
+    counted_open = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """A consumer cancelled without a disconnect (a server shutting down) still leaves
+        the gauge."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._count_closed()
+
+    def _count_closed(self) -> None:
+        if self.counted_open:
+            self.counted_open = False
+            metrics.WEBSOCKET_CONNECTIONS.dec()
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         """channels' dispatch without its per-message ``aclose_old_connections()``: that is a
         hop through one thread shared by the whole process for every message, and nothing
@@ -133,6 +151,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.accept(SUBPROTOCOL)
+        self.counted_open = True
+        metrics.WEBSOCKET_CONNECTIONS.inc()
         self._after(settings.GRAPHQL_WS_INIT_TIMEOUT, self._init_timed_out)
         self.timers.append(asyncio.create_task(self._keep_alive()))
 
@@ -447,6 +467,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         await self.close(int(code), reason[:120])  # daphne refuses an IntEnum
 
     async def disconnect(self, code: int) -> None:
+        self._count_closed()
         await self._stop_everything()
 
     async def _stop_everything(self) -> None:
