@@ -157,6 +157,9 @@ elif env.bool("LINLI_DATABASE_POOL", default=False):
     # new connection (several ms each); psycopg's pool keeps connections open instead.
     # Workers and commands keep plain persistent connections: a pool does not survive fork.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's backend, with a pool that checks each connection it hands out and replaces
+    # them all when PostgreSQL restarted (backend/core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "backend.core.postgresql"
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
@@ -224,6 +227,19 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_broker_dir),
         "control_folder": str(DATA_DIR / "celery-control"),
         "polling_interval": 0.5,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task taken by a worker that died without acknowledging it (acks_late) goes back
+        # to its queue after this many seconds. It must exceed the longest run (time limits in
+        # backend/task_options.py) plus the longest retry countdown, or a task still running
+        # would be delivered a second time; the periodic sweeps cover the wait meanwhile.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # kombu passes no time-outs to redis-py by default: a Redis that stops answering
+        # would hold a request's after-commit publish for ever. backend/core/after_commit.py
+        # leaves the task to its sweep when this fails.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # No result backend, so nothing to clean up: without this, beat would add a daily
@@ -386,6 +402,13 @@ CELERY_BEAT_SCHEDULE = {
     "push-due-notifications": {
         # Held pushes whose quiet hours ended, retries that came due, a dead worker's batch.
         "task": "notifications.push_due",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55.0},
+    },
+    "resume-broadcasts": {
+        # Notices whose fan-out never reached a worker (the broker was down when they were
+        # sent, or lost its queues) or whose worker died mid-way.
+        "task": "notifications.resume_broadcasts",
         "schedule": 60.0,
         "options": {"expire_seconds": 55.0},
     },

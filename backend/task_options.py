@@ -4,8 +4,11 @@ Every task here reads its state from the database and is idempotent (a persisted
 says what is done), which decides the options:
 
 - ``acks_late``: the message is acknowledged when the task has returned, so a worker that
-  dies mid-run leaves it to be delivered again and the rerun does what is left. (A worker
-  process killed by the hard time limit or the kernel does not get its message back:
+  dies mid-run leaves it to be delivered again and the rerun does what is left. Redis hands
+  such a message out again once the broker's visibility timeout has passed (an hour), which
+  must stay above every time limit and retry delay here, or a slow run would be delivered
+  twice; meanwhile the periodic sweeps do the work from the rows. (A pool process killed by
+  the hard time limit or the kernel while its worker lives on does not get its message back:
   ``task_reject_on_worker_lost`` stays off, so one poisonous message cannot loop forever.)
 - Time limits: the soft one raises inside the task, whose transaction rolls back; the hard
   one, a little later, kills the worker process (prefork pool). A stuck run cannot hold a

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +38,10 @@ from notifications.services import RECIPIENT_CHUNK, Message, notify
 
 MAX_TITLE = 100
 MAX_BODY = 1000
+# A fan-out that wrote no notification for this long has lost its worker (well above the
+# time one chunk takes).
+STALLED_AFTER = dt.timedelta(minutes=5)
+STALLED_PER_SWEEP = 100
 
 Target = Activity | Organization | Region
 
@@ -211,6 +215,26 @@ def fan_out(broadcast_id: int, now: dt.datetime | None = None) -> int:
         status=BroadcastStatus.DONE, recipient_count=total, completed_at=timezone.now()
     )
     return total
+
+
+def stalled(now: dt.datetime | None = None) -> list[int]:
+    """Broadcasts whose fan-out must be started again: those still queued (their task may
+    never have reached the broker, or the broker lost it) and those sending with no new
+    notification for ``STALLED_AFTER`` (their worker died). Starting a second fan-out of a
+    broadcast whose first one is merely slow costs time, never a duplicate: each recipient
+    gets one notification (``notification_once_per_broadcast``)."""
+    quiet_since = (now or timezone.now()) - STALLED_AFTER
+    return list(
+        Broadcast.objects.filter(status__in=[BroadcastStatus.QUEUED, BroadcastStatus.SENDING])
+        .annotate(last_notified=Max("notifications__created_at"))
+        .filter(
+            Q(status=BroadcastStatus.QUEUED)
+            | Q(last_notified__lt=quiet_since)
+            | Q(last_notified__isnull=True, created_at__lt=quiet_since)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:STALLED_PER_SWEEP]
+    )
 
 
 def _required(pk: int | None) -> int:

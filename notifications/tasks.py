@@ -36,6 +36,16 @@ def fan_out_broadcast(broadcast_id: int) -> int:
     return count
 
 
+@shared_task(name="notifications.resume_broadcasts", **SWEEP.options())
+def resume_broadcasts() -> int:
+    """Every minute (beat): fan out the notices whose fan-out never ran or stopped (see
+    ``broadcasts.stalled``); how many were queued again."""
+    stalled = broadcasts.stalled()
+    for broadcast_id in stalled:
+        fan_out_broadcast.apply_async((broadcast_id,))
+    return len(stalled)
+
+
 @shared_task(name="notifications.prune", **MAINTENANCE.options())
 def prune() -> dict[str, int]:
     """Daily (beat): forget old notifications and delivery records (see retention.py)."""

@@ -65,54 +65,34 @@ def hit(scope: str, key: str, spec: str) -> int:
 def _count(cache_key: str, timeout: int) -> int:
     """The key's count after adding one: in the shared cache, or in this process while the
     cache cannot be reached."""
-    if not _cache_outage.active():
+    global _cache_skipped_until, _cache_failing
+    if time.monotonic() >= _cache_skipped_until:
         try:
-            return _count_in_cache(cache_key, timeout)
+            count = _count_in_cache(cache_key, timeout)
         except CACHE_ERRORS:
-            if _cache_outage.begin():
+            _cache_skipped_until = time.monotonic() + CACHE_RETRY_SECONDS
+            if not _cache_failing:  # once per outage
+                _cache_failing = True
                 logger.exception(
                     "rate limits: the cache cannot be reached; counting in this process "
-                    "(limits apply per process) and trying the cache again in %.0f s",
+                    "(limits apply per process) and trying the cache again every %.0f s",
                     CACHE_RETRY_SECONDS,
                 )
+        else:
+            if _cache_failing:
+                _cache_failing = False
+                logger.warning("rate limits: the cache answers again")
+            return count
     return _local.incr(cache_key, timeout)
 
 
 def _count_in_cache(cache_key: str, timeout: int) -> int:
     cache.add(cache_key, 0, timeout=timeout)
     try:
-        count = cache.incr(cache_key)
+        return int(cache.incr(cache_key))
     except ValueError:  # expired between add and incr
         cache.add(cache_key, 1, timeout=timeout)
-        count = 1
-    _cache_outage.end()
-    return int(count)
-
-
-class _Outage:
-    """Whether the cache failed less than ``CACHE_RETRY_SECONDS`` ago (per process)."""
-
-    def __init__(self) -> None:
-        self._until = 0.0
-        self._failing = False
-        self._lock = threading.Lock()
-
-    def active(self) -> bool:
-        return time.monotonic() < self._until
-
-    def begin(self) -> bool:
-        """Record a failure; True for the first one of an outage (worth a log entry)."""
-        with self._lock:
-            self._until = time.monotonic() + CACHE_RETRY_SECONDS
-            first, self._failing = not self._failing, True
-        return first
-
-    def end(self) -> None:
-        if self._failing:
-            with self._lock:
-                if self._failing:
-                    self._failing = False
-                    logger.warning("rate limits: the cache answers again")
+        return 1
 
 
 class _LocalCounters:
@@ -143,5 +123,6 @@ class _LocalCounters:
         self._counts = live
 
 
-_cache_outage = _Outage()
 _local = _LocalCounters()
+_cache_skipped_until = 0.0  # time.monotonic()
+_cache_failing = False

@@ -1,10 +1,11 @@
 """The one way side effects leave a transaction: after it commits, never before.
 
 Push jobs, channel-layer events and other Celery work are handed over only once the rows
-they describe are visible to other processes. If handing over fails (the broker is down),
-nothing is lost: the rows stay in the database and the periodic sweep of their kind picks
-them up, so the failure is logged rather than raised into a request that already committed.
-Every task queued through ``enqueue_after_commit`` must therefore have such a sweep.
+they describe are visible to other processes. If handing over fails (Redis is down), the
+failure is logged rather than raised into a request that already committed, and nothing is
+lost: a task's rows stay in the database and the periodic sweep of its kind picks them up
+(every task queued through ``enqueue_after_commit`` must have such a sweep); a lost live
+event costs a subscriber a refresh, never data (``backend.realtime.publish``).
 
 After the broker failed, this process leaves it alone for ``BROKER_RETRY_SECONDS``: during
 an outage each request would otherwise wait for the client's connection attempts and
@@ -13,7 +14,6 @@ time-out several times over when its host does not answer) only to fail in the e
 """
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # After a task could not be queued, how long this process skips the broker (the sweeps do
 # the work meanwhile).
 BROKER_RETRY_SECONDS = 5.0
+_broker_skipped_until = 0.0  # time.monotonic(); per process
 
 
 def run_after_commit(callback: Callable[[], Any], what: str) -> None:
@@ -33,9 +34,7 @@ def run_after_commit(callback: Callable[[], Any], what: str) -> None:
         try:
             callback()
         except Exception:
-            logger.exception(
-                "after-commit side effect failed: %s (the periodic sweep retries)", what
-            )
+            logger.exception("after-commit side effect failed: %s", what)
 
     transaction.on_commit(guarded)
 
@@ -47,13 +46,14 @@ def enqueue_after_commit(task: Any, *args: Any, **options: Any) -> None:
 
 
 def _enqueue(task: Any, args: tuple[Any, ...], options: dict[str, Any]) -> None:
-    if _broker_outage.active():
+    global _broker_skipped_until
+    if time.monotonic() < _broker_skipped_until:
         logger.warning("broker unavailable: %s left to its periodic sweep", task.name)
         return
     try:
         task.apply_async(args, **options)
     except BrokerUnavailable:
-        _broker_outage.begin()
+        _broker_skipped_until = time.monotonic() + BROKER_RETRY_SECONDS
         logger.exception(
             "could not queue %s: left to its periodic sweep; the broker is skipped for %.0f s",
             task.name,
@@ -61,21 +61,3 @@ def _enqueue(task: Any, args: tuple[Any, ...], options: dict[str, Any]) -> None:
         )
     except Exception:
         logger.exception("could not queue %s (its periodic sweep retries)", task.name)
-
-
-class _Outage:
-    """Whether the broker failed less than ``BROKER_RETRY_SECONDS`` ago (per process)."""
-
-    def __init__(self) -> None:
-        self._until = 0.0
-        self._lock = threading.Lock()
-
-    def active(self) -> bool:
-        return time.monotonic() < self._until
-
-    def begin(self) -> None:
-        with self._lock:
-            self._until = time.monotonic() + BROKER_RETRY_SECONDS
-
-
-_broker_outage = _Outage()

@@ -21,10 +21,11 @@ PRODUCTION = {
 
 
 def run_settings(**variables: str) -> subprocess.CompletedProcess[str]:
+    # LINLI_DATABASE_POOL too: importing backend.asgi (tests/ops) sets it in this process.
     keep = {
         key: value
         for key, value in os.environ.items()
-        if key not in {*PRODUCTION, "DEBUG", "CELERY_BROKER_URL"}
+        if key not in {*PRODUCTION, "DEBUG", "CELERY_BROKER_URL", "LINLI_DATABASE_POOL"}
     }
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
@@ -80,12 +81,17 @@ def test_an_unknown_environment_name_is_refused(tmp_path):
 
 POOL_SETTINGS = (
     "import django; django.setup(); from django.conf import settings as s; "
-    "d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}))"
+    "d = s.DATABASES['default']; "
+    "print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}), d['ENGINE'])"
 )
 
 
 @pytest.mark.parametrize(
-    ("api_process", "expected"), [(True, ["0", "True"]), (False, ["60", "False"])]
+    ("api_process", "expected"),
+    [
+        (True, ["0", "True", "backend.core.postgresql"]),
+        (False, ["60", "False", "django.db.backends.postgresql"]),
+    ],
 )
 def test_api_processes_pool_connections_and_workers_keep_them(tmp_path, api_process, expected):
     keep = {key: value for key, value in os.environ.items() if key != "LINLI_DATABASE_POOL"}
