@@ -101,11 +101,7 @@ def inbox_updated(user_ids: Iterable[int]) -> None:
 def sessions_ended(session_ids: Iterable[Any]) -> None:
     """Sign-out, password change, reuse of a refresh token: the sockets of these sign-ins
     close now rather than when their access token expires."""
-    from backend.core.after_commit import run_after_commit
-    from backend.realtime.publish import send_now
-
-    batch = [(groups.session(pk), {"session": str(pk)}) for pk in session_ids]
-    if batch:
-        run_after_commit(
-            lambda: send_now(batch, groups.SESSION_ENDED_TYPE), f"{len(batch)} session end(s)"
-        )
+    publish_many(
+        ((groups.session(pk), {"session": str(pk)}) for pk in session_ids),
+        groups.SESSION_ENDED_TYPE,
+    )

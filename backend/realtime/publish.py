@@ -31,12 +31,14 @@ def publish(group: str, event: dict[str, Any]) -> None:
     publish_many([(group, event)])
 
 
-def publish_many(items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+def publish_many(
+    items: Iterable[tuple[str, dict[str, Any]]], message_type: str = groups.EVENT_TYPE
+) -> None:
     """Queue events for after the current commit (at once outside a transaction)."""
     # Each event gets an ID: subscribers in one process share what they load for it.
     batch = [(group, {**event, "event_id": uuid.uuid4().hex}) for group, event in items]
     if batch:
-        run_after_commit(lambda: send_now(batch), f"{len(batch)} live event(s)")
+        run_after_commit(lambda: send_now(batch, message_type), f"{len(batch)} live event(s)")
 
 
 def send_now(

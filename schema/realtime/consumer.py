@@ -56,6 +56,14 @@ from schema.view import DOCUMENT_MAX_CHARS, InvalidDocument, valid_document, wit
 
 logger = logging.getLogger("linli.graphql.ws")
 
+# The method that answers each kind of client message.
+HANDLERS = {
+    MessageType.CONNECTION_INIT: "_on_init",
+    MessageType.PING: "_on_ping",
+    MessageType.PONG: "_on_pong",
+    MessageType.SUBSCRIBE: "_on_subscribe",
+    MessageType.COMPLETE: "_on_complete",
+}
 # Seconds a closing socket waits for its operations to stop.
 STOP_TIMEOUT = 2.0
 # How long groups stay joined without a refresh is the channel layer's business (a day
@@ -175,14 +183,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         except ProtocolViolation as violation:
             await self._close(CloseCode.BAD_REQUEST, str(violation))
             return
-        handler: dict[str, Callable[[Message], Awaitable[None]]] = {
-            MessageType.CONNECTION_INIT: self._on_init,
-            MessageType.PING: self._on_ping,
-            MessageType.PONG: self._on_pong,
-            MessageType.SUBSCRIBE: self._on_subscribe,
-            MessageType.COMPLETE: self._on_complete,
-        }
-        await handler[message.type](message)
+        await getattr(self, HANDLERS[message.type])(message)
 
     async def _on_init(self, message: Message) -> None:
         if self.init_received:

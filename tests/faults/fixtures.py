@@ -27,21 +27,20 @@ import pytest
 import redis
 from django.conf import settings
 
-from backend.queues import Queue
-from tests.realtime.test_multi_process import (
-    BIN,
+from tests.processes import (
     STARTUP_TIMEOUT,
     Process,
     answers_http,
+    api_server_command,
     free_port,
     start,
     wait_until,
+    worker_command,
 )
 
 # Bounds on waiting only: what has not happened by then is a failure.
 SERVICE_TIMEOUT = 30.0
 RECOVERY_TIMEOUT = 60.0
-ASGI_APP = "backend.asgi:application"
 
 
 def required(what: str) -> NoReturn:
@@ -284,7 +283,7 @@ class Deployment:
         port = free_port()
         process = start(
             f"api-{len(self.processes) + 1}",
-            [str(BIN / "daphne"), "--bind", "127.0.0.1", "--port", str(port), ASGI_APP],
+            api_server_command(port),
             self.env,
             self.folder,
         )
@@ -296,23 +295,7 @@ class Deployment:
         inside it if asked (started, not yet ready: see ``worker_up``)."""
         self._workers += 1
         name = f"worker-{self._workers}"
-        command = [
-            str(BIN / "celery"),
-            "-A",
-            "backend",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            ",".join(Queue),
-            "-l",
-            "info",
-            "-n",
-            f"{name}-{os.getpid()}@%h",
-            # Alone on its queues: no waiting to synchronise with other workers.
-            "--without-mingle",
-            "--without-gossip",
-        ]
+        command = worker_command(f"{name}-{os.getpid()}@%h")
         if beat:
             command.append("--beat")  # its schedule is in the database (DatabaseScheduler)
         process = start(name, command, self.env, self.folder)

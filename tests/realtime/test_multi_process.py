@@ -16,9 +16,7 @@ import json
 import os
 import queue
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -36,20 +34,27 @@ from django.conf import settings
 from django.db import connection
 from graphql_relay import to_global_id
 
-from backend.queues import Queue
 from backend.realtime import groups
 from tests.fixtures import build_community, make_activity, make_coordinator, make_volunteer, sign_in
+from tests.processes import (
+    ROOT,
+    STARTUP_TIMEOUT,
+    Process,
+    answers_http,
+    api_server_command,
+    free_port,
+    start,
+    terminate,
+    wait_until,
+    worker_command,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 JS_CLIENT = Path(__file__).resolve().parent / "js"
 # Bounds on waiting only: a process that is not up, or an event that has not come, by then
 # is a failure. Nothing here measures how fast things are.
-STARTUP_TIMEOUT = 60.0
 EVENT_TIMEOUT = 20.0
-STOP_TIMEOUT = 15.0
 # A subscriber's quiet spell, counted in the channel layer's blocking reads (5 s each).
 QUIET_READS = 3
 FCM_TOKEN = "multiProcess:APA91bH" + "m" * 40 + "Zk3x9Q"
@@ -98,36 +103,9 @@ mutation Send($activity: ID!, $title: String!, $body: String!, $key: String!) {
   }
 }
 """
-PROBE = "{ __typename }"
-ASGI_APP = "backend.asgi:application"
 
 
 # --- the processes --------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def assert_running(self) -> None:
-        if self.popen.poll() is not None:
-            raise AssertionError(
-                f"{self.name} exited with {self.popen.returncode}:\n{self.output()}"
-            )
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=STOP_TIMEOUT)
 
 
 @dataclass
@@ -135,12 +113,6 @@ class Stack:
     server_a: str
     server_b: str
     worker: Process
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def url_of_test_database() -> str:
@@ -154,32 +126,6 @@ def needed(what: str) -> NoReturn:
     if os.environ.get("LINLI_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"{what} (CI must run the multi-process test)")
     pytest.skip(what)
-
-
-def start(name: str, command: list[str], env: dict[str, str], folder: Path) -> Process:
-    log = folder / f"{name}.log"
-    with log.open("wb") as output:
-        popen = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    return Process(name, popen, log)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float, *alive: Process) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for process in alive:
-            process.assert_running()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.1)
-
-
-def answers_http(url: str) -> bool:
-    try:
-        return httpx.post(f"{url}/graphql/", json={"query": PROBE}, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -206,30 +152,14 @@ def stack(transactional_db, fcm_stub, tmp_path) -> Iterator[Stack]:
     processes = [
         start(
             "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "backend",
-                "worker",
-                "--pool",
-                "solo",
-                "--queues",
-                ",".join(Queue),
-                "-l",
-                "info",
-                "-n",
-                node_name,
-                # Alone on its queues: no waiting to synchronise with other workers.
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            worker_command(node_name),
             env,
             tmp_path,
         ),
         *(
             start(
                 name,
-                [str(BIN / "daphne"), "--bind", "127.0.0.1", "--port", str(port), ASGI_APP],
+                api_server_command(port),
                 env,
                 tmp_path,
             )
@@ -320,13 +250,7 @@ class Subscriber:
             raise AssertionError(f"{self.name}: unexpected {line}; so far: {self.transcript}")
 
     def stop(self) -> str:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=STOP_TIMEOUT)
+        terminate(self.popen)
         stderr = self.popen.stderr.read() if self.popen.stderr else ""
         return "\n".join(self.transcript) + ("\n" + stderr if stderr else "")
 
