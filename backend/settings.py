@@ -82,6 +82,11 @@ INSTALLED_APPS = [
     "backend.hours",
     "notifications",
     "backend.matching",
+    "backend.residents",
+    "backend.deliberation",
+    "backend.campaigns",
+    "backend.certificates",
+    "backend.statistics",
     "backend.demo",
     "rules.apps.AutodiscoverRulesConfig",
 ]
@@ -186,6 +191,9 @@ LOGIN_CODE_RATE_PER_IP = env.str("LOGIN_CODE_RATE_PER_IP", default="20/3600")
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/600")
 SMS_BACKEND = env.str("SMS_BACKEND", default="backend.accounts.sms.ConsoleSmsBackend")
 PHONE_DEFAULT_REGION = "CN"  # numbers without +country code are mainland numbers
+
+# --- Files the API produces (ledger exports, certificates: backend/core/downloads.py) -------
+DOWNLOAD_LINK_SECONDS = env.int("DOWNLOAD_LINK_SECONDS", default=600)
 
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from backend.core.downloads import download
 from backend.enrollments.views import calendar_feed
 from schema.view import LinliGraphQLView
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql/", LinliGraphQLView.as_view(), name="graphql"),
     path("calendar/<str:secret>.ics", calendar_feed, name="calendar-feed"),
+    path("downloads/<str:token>", download, name="download"),
 ]

@@ -16,7 +16,15 @@ with translation.override("en"):
     from schema.attendance.mutations import AttendanceMutations
     from schema.attendance.queries import AttendanceQueries
     from schema.audit.queries import AuditQueries
+    from schema.campaigns.mutations import CampaignMutations
+    from schema.campaigns.queries import CampaignQueries
+    from schema.certificates.mutations import CertificateMutations
+    from schema.certificates.queries import CertificateQueries
     from schema.core.types import LinliNode
+    from schema.deliberation.mutations import DeliberationMutations
+    from schema.deliberation.queries import DeliberationQueries
+    from schema.deliberation.voting_mutations import VotingMutations
+    from schema.deliberation.voting_queries import VotingQueries
     from schema.enrollments.mutations import EnrollmentMutations
     from schema.enrollments.queries import EnrollmentQueries
     from schema.hours.mutations import HoursMutations
@@ -32,8 +40,11 @@ with translation.override("en"):
     from schema.organizations.queries import OrganizationQueries
     from schema.realtime.subscriptions import Subscription
     from schema.regions.queries import RegionQueries
+    from schema.residents.mutations import ResidentMutations
+    from schema.residents.queries import ResidentQueries
     from schema.servicepoints.mutations import ServicePointMutations
     from schema.servicepoints.queries import ServicePointQueries
+    from schema.statistics.queries import StatisticsQueries
     from schema.volunteers.mutations import VolunteerMutations
     from schema.volunteers.queries import VolunteerQueries
 
@@ -52,6 +63,12 @@ with translation.override("en"):
         ActivityQueries,
         RegionQueries,
         OrganizationQueries,
+        ResidentQueries,
+        DeliberationQueries,
+        VotingQueries,
+        CampaignQueries,
+        StatisticsQueries,
+        CertificateQueries,
         graphene.ObjectType,
     ):
         node = LinliNode.Field()
@@ -69,6 +86,11 @@ with translation.override("en"):
         ActivitySeriesMutations,
         ServicePointMutations,
         OrganizationMutations,
+        ResidentMutations,
+        DeliberationMutations,
+        VotingMutations,
+        CampaignMutations,
+        CertificateMutations,
         graphene.ObjectType,
     ):
         pass

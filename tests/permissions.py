@@ -60,6 +60,10 @@ DOMAIN_APPS = (
     "hours",
     "notifications",
     "matching",
+    "residents",
+    "deliberation",
+    "campaigns",
+    "certificates",
 )
 
 

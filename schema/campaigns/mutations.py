@@ -1,0 +1,5 @@
+import graphene
+
+
+class CampaignMutations(graphene.ObjectType):
+    """Launching campaigns, pledging, confirming, the ledger."""

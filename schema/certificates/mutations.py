@@ -1,0 +1,5 @@
+import graphene
+
+
+class CertificateMutations(graphene.ObjectType):
+    """Issuing and revoking service certificates."""

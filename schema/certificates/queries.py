@@ -1,0 +1,5 @@
+import graphene
+
+
+class CertificateQueries(graphene.ObjectType):
+    """Service certificates and their public verification."""

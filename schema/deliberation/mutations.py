@@ -1,0 +1,5 @@
+import graphene
+
+
+class DeliberationMutations(graphene.ObjectType):
+    """Raising topics, opinions, meetings, moderation."""

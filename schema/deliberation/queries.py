@@ -1,0 +1,5 @@
+import graphene
+
+
+class DeliberationQueries(graphene.ObjectType):
+    """The deliberation hall: topics and opinions."""

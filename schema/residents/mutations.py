@@ -1,0 +1,5 @@
+import graphene
+
+
+class ResidentMutations(graphene.ObjectType):
+    """Declaring, verifying and ending residences."""
