@@ -15,6 +15,7 @@ from backend.activities.models import Activity, ActivityKind, ActivityStatus, Sh
 from backend.activities.services import refresh_activity_span
 from backend.organizations.models import Membership, MembershipRole, Organization, OrganizationKind
 from backend.regions.models import Region, RegionLevel, RegionRole
+from backend.residents.models import Residence, ResidenceStatus
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import Skill, VolunteerProfile
 
@@ -163,6 +164,18 @@ def make_coordinator(
 def make_region_admin(region: Region, username: str) -> User:
     user = make_user(username, phone=f"+86137{next(_sequence):08d}")
     RegionRole.objects.create(user=user, region=region)
+    return user
+
+
+def make_resident(community: Region, username: str, *, verified: bool = True) -> User:
+    """A user living in ``community`` (a verified residence unless ``verified=False``)."""
+    user = make_user(username, phone=f"+86136{next(_sequence):08d}")
+    Residence.objects.create(
+        user=user,
+        community=community,
+        status=ResidenceStatus.VERIFIED if verified else ResidenceStatus.PENDING,
+        verified_at=timezone.now() if verified else None,
+    )
     return user
 
 
