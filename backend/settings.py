@@ -448,6 +448,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expire_seconds": 270.0},
     },
+    "count-closed-votes": {
+        # Deliberation votes whose window closed: counted once, the outcome published
+        # (backend/deliberation/voting.py). Counting on read covers the minute in between.
+        "task": "deliberation.count_closed_votes",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55.0},
+    },
     "mark-no-shows": {
         "task": "attendance.mark_no_shows",
         "schedule": 900.0,
