@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # Up to 999,999,999,999.99: a city-wide fund in yuan, or any count of goods.
-QUANTITY = {"max_digits": 14, "decimal_places": 2}
+MAX_DIGITS, DECIMAL_PLACES = 14, 2
 
 
 class CampaignStatus(models.TextChoices):
@@ -103,7 +103,7 @@ class CampaignGoal(models.Model):
     unit = models.CharField(
         _("unit"), max_length=20, blank=True, help_text=_("For goods, e.g. kg, boxes.")
     )
-    target = models.DecimalField(_("target"), **QUANTITY)
+    target = models.DecimalField(_("target"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -156,7 +156,9 @@ class Pledge(models.Model):
         null=True,
         blank=True,
     )
-    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
     note = models.CharField(_("note"), max_length=500, blank=True)
     is_anonymous = models.BooleanField(
         _("anonymous"), default=False, help_text=_("The public ledger shows no name.")
@@ -164,7 +166,9 @@ class Pledge(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=PledgeStatus.choices, default=PledgeStatus.PLEDGED
     )
-    fulfilled_quantity = models.DecimalField(_("received"), null=True, blank=True, **QUANTITY)
+    fulfilled_quantity = models.DecimalField(
+        _("received"), null=True, blank=True, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("confirmed by"),
@@ -243,7 +247,10 @@ class CampaignLedgerEntry(models.Model):
         blank=True,
     )
     quantity = models.DecimalField(
-        _("amount"), help_text=_("Yuan for money, the goal's unit for goods."), **QUANTITY
+        _("amount"),
+        help_text=_("Yuan for money, the goal's unit for goods."),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
     )
     description = models.CharField(_("description"), max_length=500)
     counterparty = models.CharField(

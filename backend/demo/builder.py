@@ -29,8 +29,12 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.activities.models import Activity, ActivityStatus, Shift
+from backend.campaigns.models import Campaign, CampaignLedgerEntry
+from backend.certificates.models import ServiceCertificate
 from backend.core.geo import haversine_km
+from backend.deliberation.models import Decision, Topic
 from backend.demo import catalog, names
+from backend.demo.participation import create_participation
 from backend.organizations.models import (
     Membership,
     MembershipRole,
@@ -38,6 +42,7 @@ from backend.organizations.models import (
     OrganizationKind,
 )
 from backend.regions.models import Region, RegionLevel
+from backend.residents.models import Residence
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.volunteers.models import AvailabilityWindow, Skill, VolunteerProfile
 
@@ -165,6 +170,19 @@ def build_demo(
             activities, now, regions, organizations, points, skills
         )
         progress.stage("activities", activity_count, f"{shift_count:,} shifts")
+        participation = create_participation(
+            stage_random("participation"),
+            now,
+            regions[catalog.CHAOYANGLI_CODE],
+            organizations,
+            catalog.COMMITTEE,
+        )
+        progress.stage(
+            "residences",
+            participation.residences,
+            f"{participation.topics} deliberation topics, {participation.campaigns} campaign, "
+            f"{participation.pledges:,} pledges",
+        )
     progress.say(f"demo community 朝阳里社区 loaded in {progress.total_seconds:.1f} s")
     return DemoSummary(
         regions=len(regions),
@@ -198,6 +216,14 @@ def delete_demo(stdout: Writer | None = None) -> int:
     try:
         with transaction.atomic():
             for queryset in (
+                ServiceCertificate.objects.filter(volunteer__user__in=demo_users()),
+                # Decisions and ledger lines protect the proposals, goals and pledges they
+                # refer to: they go first.
+                Decision.objects.filter(topic__community_id__in=region_ids),
+                Topic.objects.filter(community_id__in=region_ids),
+                CampaignLedgerEntry.objects.filter(campaign__region_id__in=region_ids),
+                Campaign.objects.filter(region_id__in=region_ids),
+                Residence.objects.filter(community_id__in=region_ids),
                 Activity.objects.filter(region_id__in=region_ids),
                 ServicePoint.objects.filter(region_id__in=region_ids),
                 AvailabilityWindow.objects.filter(volunteer__user__in=demo_users()),

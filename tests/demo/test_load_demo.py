@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +15,10 @@ from django.db.models import Count, Max, Min
 
 from backend.accounts.models import User
 from backend.activities.models import Activity, ActivityKind, ActivityStatus, Shift
+from backend.campaigns.models import Campaign, GoalKind, LedgerDirection, PledgeStatus
 from backend.core.geo import haversine_km
-from backend.demo import builder, catalog
+from backend.deliberation.models import Topic, TopicStatus
+from backend.demo import builder, catalog, participation
 from backend.demo.builder import DemoError, DemoSummary, build_demo, delete_demo, load_demo
 from backend.organizations.models import (
     Membership,
@@ -24,6 +27,7 @@ from backend.organizations.models import (
     OrganizationKind,
 )
 from backend.regions.models import LEVEL_DEPTH, Region, RegionLevel
+from backend.residents.models import Residence, ResidenceStatus
 from backend.servicepoints.models import ServiceCategory, ServicePoint
 from backend.servicepoints.opening_hours import validate_opening_hours
 from backend.volunteers.models import AvailabilityWindow, Skill, VolunteerProfile
@@ -402,6 +406,36 @@ def test_second_load_adds_nothing_and_says_so(small_demo):
     assert "already loaded (40 service points, 60 volunteers) — skipped" in out.getvalue()
 
 
+def test_residents_live_in_chaoyangli_and_most_are_verified(small_demo):
+    community = Region.objects.get(code=catalog.CHAOYANGLI_CODE)
+    residences = Residence.objects.filter(community=community)
+
+    assert residences.count() == small_demo.volunteers
+    verified = residences.filter(status=ResidenceStatus.VERIFIED).count()
+    assert small_demo.volunteers * 0.8 < verified < small_demo.volunteers
+
+
+def test_parking_topic_waits_for_its_vote_and_the_fund_has_its_ledger(small_demo):
+    parking = Topic.objects.get(title=participation.PARKING_TITLE)
+    assert parking.status == TopicStatus.OPEN
+    assert parking.opinions.count() == len(participation.PARKING_OPINIONS)
+    assert not parking.proposals.exists()
+
+    fund = Campaign.objects.get(title=participation.FUND_TITLE)
+    targets = {goal.kind: goal.target for goal in fund.goals.all()}
+    assert targets == {
+        GoalKind.VOLUNTEERS: Decimal(5000),
+        GoalKind.UNITS: Decimal(10),
+        GoalKind.MONEY: Decimal("1800000.00"),
+    }
+    received = fund.pledges.filter(status=PledgeStatus.FULFILLED, goal__kind=GoalKind.MONEY)
+    income = fund.ledger.filter(direction=LedgerDirection.INCOME)
+    assert income.count() == received.count() > 0
+    assert sum(line.quantity for line in income) == sum(p.fulfilled_quantity for p in received)
+    stairwell = Topic.objects.get(title=participation.STAIRWELL_TITLE)
+    assert list(stairwell.decision.campaigns.all()) == [fund]
+
+
 def test_reset_removes_only_the_demos_rows(small_demo):
     outsider = User.objects.create(username="resident", phone="+8613900000000")
     other_district = Region(code="120102", name="河东区", level=RegionLevel.DISTRICT)
@@ -421,6 +455,7 @@ def test_reset_removes_only_the_demos_rows(small_demo):
     assert VolunteerProfile.objects.count() == Membership.objects.count() == 0
     assert Skill.objects.count() == skills
     assert ServiceCategory.objects.count() == 18
+    assert Topic.objects.count() == Campaign.objects.count() == Residence.objects.count() == 0
 
 
 def test_reset_refuses_and_changes_nothing_when_other_rows_depend_on_the_demo(small_demo):
