@@ -14,3 +14,4 @@ class ResidentErrorCode(StrEnum):
     ALREADY_RESIDENT = "already_resident"
     ALREADY_VERIFIED = "already_verified"
     RESIDENCE_ENDED = "residence_ended"
+    REASON_REQUIRED = "reason_required"
