@@ -194,6 +194,8 @@ PHONE_DEFAULT_REGION = "CN"  # numbers without +country code are mainland number
 
 # --- Files the API produces (ledger exports, certificates: backend/core/downloads.py) -------
 DOWNLOAD_LINK_SECONDS = env.int("DOWNLOAD_LINK_SECONDS", default=600)
+# Public checks of certificate codes per client address: "<calls>/<seconds>" windows.
+CERTIFICATE_CHECK_RATE_PER_IP = env.str("CERTIFICATE_CHECK_RATE_PER_IP", default="30/600")
 
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -3,6 +3,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class CertificateLanguage(models.TextChoices):
+    ZH_HANS = "zh-hans", _("Simplified Chinese")
+    EN = "en", _("English")
+
+
 class ServiceCertificate(models.Model):
     """A certificate of a volunteer's verified service hours over a period.
 
@@ -27,7 +32,12 @@ class ServiceCertificate(models.Model):
     organizations = models.JSONField(
         _("organizations served"), default=list, help_text=_("Names, as printed.")
     )
-    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        choices=CertificateLanguage.choices,
+        default=CertificateLanguage.ZH_HANS,
+    )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
@@ -48,6 +58,10 @@ class ServiceCertificate(models.Model):
             models.CheckConstraint(
                 condition=models.Q(period_end__gte=models.F("period_start")),
                 name="certificate_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(language__in=CertificateLanguage.values),
+                name="certificate_language_valid",
             ),
         ]
         indexes = [models.Index(fields=["volunteer", "issued_at"], name="certificate_volunteer")]

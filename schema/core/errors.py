@@ -25,6 +25,7 @@ class ApiErrorCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 def with_code(error: GraphQLError, code: ApiErrorCode) -> GraphQLError:
