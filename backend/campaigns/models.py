@@ -65,7 +65,9 @@ class Campaign(models.Model):
                 condition=models.Q(status__in=CampaignStatus.values), name="campaign_status_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(status="draft") | models.Q(opened_at__isnull=False),
+                # A draft may be cancelled without ever having been open.
+                condition=models.Q(status__in=["draft", "cancelled"])
+                | models.Q(opened_at__isnull=False),
                 name="campaign_opened_has_time",
             ),
         ]
