@@ -31,6 +31,11 @@ class NotificationKind(models.TextChoices):
     SHIFT_REMINDER = "shift_reminder", _("Reminder of a shift")
     SHIFT_SHORT = "shift_short", _("A shift is still short of volunteers")
     COORDINATOR_DIGEST = "coordinator_digest", _("Weekly summary for coordinators")
+    VOTE_OPENED = "vote_opened", _("A vote in your community")
+    VOTE_COUNTED = "vote_counted", _("Result of a vote")
+    DECISION_PUBLISHED = "decision_published", _("A decision of the deliberation hall")
+    TASK_ASSIGNED = "task_assigned", _("A follow-up task for you")
+    TASK_UPDATED = "task_updated", _("Progress of a follow-up task")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class KindPolicy:
 
 POLICIES: dict[str, KindPolicy] = {
     NotificationKind.ACTIVITY_PUBLISHED: KindPolicy(push=False, inbox=False, opt_in=True),
+    # Progress reports are for reading when one looks, not worth a buzz each.
+    NotificationKind.TASK_UPDATED: KindPolicy(push=False),
 }
 DEFAULT_POLICY = KindPolicy()
 

@@ -90,6 +90,26 @@ TEXTS: dict[str, tuple[Any, Any]] = {
             "%(unverified)d service-hours entries await verification."
         ),
     ),
+    NotificationKind.VOTE_OPENED: (
+        _("Vote: %(proposal)s"),
+        _("Residents of your community vote on “%(topic)s” until %(closes_at)s. Your vote counts."),
+    ),
+    NotificationKind.VOTE_COUNTED: (
+        _("Vote counted: %(proposal)s"),
+        _("The vote on “%(topic)s” is counted: %(outcome)s."),
+    ),
+    NotificationKind.DECISION_PUBLISHED: (
+        _("Decided: %(topic)s"),
+        _("%(summary)s"),
+    ),
+    NotificationKind.TASK_ASSIGNED: (
+        _("New task: %(task)s"),
+        _("A decision on “%(topic)s” asks you to do this by %(due_on)s."),
+    ),
+    NotificationKind.TASK_UPDATED: (
+        _("Progress: %(task)s"),
+        _("“%(task)s” is %(status)s (%(progress)d%%)."),
+    ),
 }
 
 # Said when a coordinator cancelled a sign-up without giving a reason.

@@ -21,6 +21,7 @@ class DeliberationErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     TOO_MANY_TOPICS = "too_many_topics"
     MEETING_NOT_DELIBERATION = "meeting_not_deliberation"
+    MEETING_ALREADY_SCHEDULED = "meeting_already_scheduled"
     # Voting.
     VOTING_NOT_OPEN = "voting_not_open"
     VOTING_CLOSED = "voting_closed"

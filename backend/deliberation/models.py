@@ -179,7 +179,12 @@ class Proposal(models.Model):
     yes_count = models.PositiveIntegerField(_("yes"), default=0)
     no_count = models.PositiveIntegerField(_("no"), default=0)
     abstain_count = models.PositiveIntegerField(_("abstentions"), default=0)
+    # Kept up to date as ballots come in (under the proposal's row lock), so that the
+    # turnout can be shown while the choices stay secret until the count.
+    ballots_cast = models.PositiveIntegerField(_("ballots cast"), default=0)
     counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("why it was withdrawn"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -283,6 +288,10 @@ class Decision(models.Model):
         on_delete=models.PROTECT,
     )
     decided_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # Kept with each rating (under the decision's row lock): the average is shown on every
+    # decision of a list without an aggregate per row.
+    rating_count = models.PositiveIntegerField(_("number of ratings"), default=0)
+    rating_total = models.PositiveIntegerField(_("sum of the stars"), default=0)
     activities = models.ManyToManyField(
         "activities.Activity",
         verbose_name=_("follow-up activities"),
