@@ -175,6 +175,7 @@ def create_decided_topic(
         reasons="赞成票过半且达到法定票数；消防安全优先，清理后由楼门长巡查。",
         decided_by=secretary,
     )
+    Decision.objects.filter(pk=decision.pk).update(decided_at=closes_at + dt.timedelta(days=1))
     task = FollowUpTask.objects.create(
         decision=decision,
         title="联系物业准备清运车辆",
