@@ -120,7 +120,7 @@ def _require(info: GraphQLResolveInfo, permission: str, target: Model) -> None:
         raise PermissionDenied(_("You do not run this organization or region."))
 
 
-def _shift_spec(data: dict[str, Any], prefix: str) -> services.ShiftSpec:
+def shift_spec(data: dict[str, Any], prefix: str) -> services.ShiftSpec:
     return services.ShiftSpec(
         starts_at=data["starts_at"],
         ends_at=data["ends_at"],
@@ -184,7 +184,7 @@ class CreateActivity(BaseMutation):
             title=input["title"],
             description=input.get("description") or "",
             time_zone=input.get("time_zone") or services.DEFAULT_TIME_ZONE,
-            shifts=[_shift_spec(shift, f"shifts.{i}.") for i, shift in enumerate(shifts)],
+            shifts=[shift_spec(shift, f"shifts.{i}.") for i, shift in enumerate(shifts)],
             **_place(input),
         )
         return cls(activity=activity, errors=[])
@@ -280,7 +280,7 @@ class CreateShift(BaseMutation):
     ) -> "CreateShift":
         activity = _activity(info, activity_id, "activity_id")
         _require(info, "activities.add_shift", activity)
-        shift = services.add_shift(current_user(info), activity, _shift_spec(input, ""))
+        shift = services.add_shift(current_user(info), activity, shift_spec(input, ""))
         return cls(shift=shift, errors=[])
 
 

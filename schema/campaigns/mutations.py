@@ -103,7 +103,7 @@ def _visible(
     )
 
 
-def _goal_specs(goals: list[dict[str, Any]]) -> list[services.GoalSpec]:
+def goal_specs(goals: list[dict[str, Any]]) -> list[services.GoalSpec]:
     # One more than allowed, so that the service answers "too many" without reading more.
     return [
         services.GoalSpec(
@@ -162,7 +162,7 @@ class LaunchCampaign(CampaignMutation):
             region=region,
             title=input["title"],
             description=input.get("description") or "",
-            goals=_goal_specs(input["goals"]),
+            goals=goal_specs(input["goals"]),
             ends_at=input.get("ends_at"),
         )
         return cls(campaign=campaign, errors=[])
@@ -200,7 +200,7 @@ class UpdateCampaign(CampaignMutation):
             key: input[key] for key in ("title", "description", "ends_at") if key in input
         }
         if input.get("goals") is not None:
-            changes["goals"] = _goal_specs(input["goals"])
+            changes["goals"] = goal_specs(input["goals"])
         campaign = services.update_campaign(current_user(info), campaign, changes)
         return cls(campaign=campaign, errors=[])
 

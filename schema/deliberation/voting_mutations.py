@@ -15,9 +15,9 @@ from backend.deliberation import decisions, voting
 from backend.deliberation.error_codes import DeliberationErrorCode
 from backend.deliberation.models import Decision, FollowUpTask, Proposal, Topic
 from backend.organizations.models import Organization
-from schema.activities.mutations import ShiftCreateInput, _shift_spec
+from schema.activities.mutations import ShiftCreateInput, shift_spec
 from schema.activities.types import ActivityType
-from schema.campaigns.mutations import CampaignGoalInput, _goal_specs
+from schema.campaigns.mutations import CampaignGoalInput, goal_specs
 from schema.campaigns.types import CampaignType
 from schema.core.enums import ActivityKindEnum
 from schema.core.ids import get_by_global_id
@@ -224,7 +224,7 @@ class SpawnDecisionActivity(DecisionMutation):
         publish: bool = False,
     ) -> "SpawnDecisionActivity":
         specs = [
-            _shift_spec(shift, f"shifts.{index}.")
+            shift_spec(shift, f"shifts.{index}.")
             for index, shift in enumerate((shifts or [])[: MAX_SHIFTS_PER_ACTIVITY + 1])
         ]
         target = _decision(decision_id)
@@ -278,7 +278,7 @@ class SpawnDecisionCampaign(DecisionMutation):
             organizer=_organization(organizer_id, "organizer"),
             title=title,
             description=description,
-            goals=_goal_specs(goals),
+            goals=goal_specs(goals),
             ends_at=ends_at,
             open_now=bool(open_now),
         )
