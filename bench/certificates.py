@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from backend.certificates.models import ServiceCertificate
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, Python puts bench/ first on the path, where bench/statistics.py would
-# shadow the standard library's module of that name.
-sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 os.environ.setdefault("LINLI_DATA_DIR", str(ROOT / "var" / "bench"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -18,7 +18,7 @@ from tests.permissions import (
     database_fingerprint,
 )
 
-PLACEHOLDER = "This content was hidden by a moderator."
+PLACEHOLDER = "此内容已被管理员隐藏。"  # in the default language, zh-Hans
 
 RAISE = """
 mutation Raise($title: String!, $body: String!) {
@@ -174,7 +174,7 @@ def test_a_volunteer_is_named_by_their_volunteer_name_never_by_phone_or_account(
         ]["edges"]
     ]
 
-    assert {node["raisedByName"] for node in nodes} == {"热心的老王", "Resident"}
+    assert {node["raisedByName"] for node in nodes} == {"热心的老王", "居民"}
 
 
 def test_topics_are_public_newest_first_and_filtered_by_status(gql, community, resident):
