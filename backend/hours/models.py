@@ -101,6 +101,14 @@ class ServiceHoursEntry(models.Model):
             models.Index(fields=["volunteer", "occurred_on"], name="hours_volunteer_date"),
             models.Index(fields=["organization", "occurred_on"], name="hours_organization_date"),
             models.Index(fields=["region", "occurred_on"], name="hours_region_date"),
+            # The ledgers' period totals (backend/statistics/figures.py): verified attendance
+            # of a period, answered from the index alone on PostgreSQL.
+            models.Index(
+                fields=["occurred_on"],
+                include=["region", "volunteer", "minutes"],
+                condition=models.Q(corrects__isnull=True, verified_at__isnull=False),
+                name="hours_counted_by_date",
+            ),
         ]
 
     def __str__(self) -> str:
