@@ -41,7 +41,7 @@ from backend.deliberation.models import (
     TopicStatus,
 )
 from backend.organizations.models import Organization
-from backend.residents.models import CURRENT_RESIDENCE, Residence
+from backend.residents.services import current_residence
 from notifications import deliberation_events as events
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -311,9 +311,8 @@ def rate_decision(user: Any, decision: Decision, stars: int, comment: str = "") 
         problems.add("stars", _("Give 1 to 5 stars."), Code.INVALID_RATING)
     with transaction.atomic():
         decision = _locked_decision(decision.pk)
-        if not Residence.objects.filter(
-            CURRENT_RESIDENCE, user_id=user.pk, community_id=decision.topic.community_id
-        ).exists():
+        residence = current_residence(user)
+        if residence is None or residence.community_id != decision.topic.community_id:
             raise refuse(
                 None, _("Only residents of this community rate its decisions."), Code.NOT_A_RESIDENT
             )

@@ -41,7 +41,8 @@ from backend.deliberation.models import (
     Topic,
     TopicStatus,
 )
-from backend.residents.models import CURRENT_RESIDENCE, Residence, ResidenceStatus
+from backend.residents.models import Residence, ResidenceStatus
+from backend.residents.services import current_residence
 from notifications import deliberation_events as events
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -294,7 +295,7 @@ def ensure_topic_open(topic: Topic) -> None:
 
 def _voters_residence(user: Any, community_id: int) -> Residence:
     """The user's verified residence in the community, or why they may not vote."""
-    residence = Residence.objects.filter(CURRENT_RESIDENCE, user_id=user.pk).first()
+    residence = current_residence(user)
     if residence is None or residence.community_id != community_id:
         raise refuse(
             None, _("Only residents of this community vote on its proposals."), Code.NOT_A_RESIDENT

@@ -36,15 +36,6 @@ def current_residence(user: Any) -> Residence | None:
     )
 
 
-def verified_residence_in(user: Any, community: Region) -> Residence | None:
-    """The user's verified residence in ``community``: what makes them a voter there."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return Residence.objects.filter(
-        user_id=user.pk, community_id=community.pk, status=ResidenceStatus.VERIFIED
-    ).first()
-
-
 def declare_residence(user: Any, community: Region, address: str) -> Residence:
     """Declare where one lives; pending until verified. Declaring the same community again
     returns the current residence unchanged; another one needs the current one ended first."""

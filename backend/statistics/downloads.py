@@ -6,17 +6,16 @@ may still see the region's figures.
 """
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from backend.core.downloads import DownloadFile, renderer
 from backend.regions.models import Region
-from backend.statistics import exports
-from backend.statistics.figures import RegionStatistics, TooManyCommunities, region_statistics
+from backend.statistics.figures import TooManyCommunities, region_statistics
 from backend.statistics.periods import Period
 
 CSV_KIND = "ledger.csv"
@@ -32,13 +31,19 @@ def ledger_params(region: Region, period: Period, language: str | None) -> dict[
     }
 
 
-def _produce(
-    user: Any,
-    params: dict[str, Any],
-    render: Callable[[RegionStatistics], bytes],
-    content_type: str,
-    extension: str,
-) -> DownloadFile:
+def filename(region: Region, period: Period, extension: str) -> str:
+    return f"{region.name}-{_('ledger')}-{period.label}.{extension}"
+
+
+def _produce(user: Any, params: dict[str, Any], extension: str) -> DownloadFile:
+    # Imported on use: openpyxl is large, and every process registers this renderer at
+    # start-up while few ever produce a ledger.
+    from backend.statistics import exports
+
+    render, content_type = {
+        "csv": (exports.render_csv, exports.CSV_CONTENT_TYPE),
+        "xlsx": (exports.render_xlsx, exports.XLSX_CONTENT_TYPE),
+    }[extension]
     region = Region.objects.filter(pk=int(params["region"])).first()
     if region is None:
         raise Http404
@@ -53,15 +58,15 @@ def _produce(
         return DownloadFile(
             content=render(statistics),
             content_type=content_type,
-            filename=exports.filename(region, period, extension),
+            filename=filename(region, period, extension),
         )
 
 
 @renderer(CSV_KIND)
 def ledger_csv(user: Any, params: dict[str, Any]) -> DownloadFile:
-    return _produce(user, params, exports.render_csv, exports.CSV_CONTENT_TYPE, "csv")
+    return _produce(user, params, "csv")
 
 
 @renderer(XLSX_KIND)
 def ledger_xlsx(user: Any, params: dict[str, Any]) -> DownloadFile:
-    return _produce(user, params, exports.render_xlsx, exports.XLSX_CONTENT_TYPE, "xlsx")
+    return _produce(user, params, "xlsx")

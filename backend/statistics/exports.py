@@ -30,10 +30,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.activities.models import ActivityKind
-from backend.regions.models import Region
 from backend.servicepoints.models import ServiceCategory
 from backend.statistics.figures import Figures, RegionStatistics
-from backend.statistics.periods import LOCAL_ZONE, Period
+from backend.statistics.periods import LOCAL_ZONE
 
 Number = int | Decimal | None
 COUNT_FORMAT = "#,##0"
@@ -122,10 +121,6 @@ def title(statistics: RegionStatistics) -> str:
         "region": statistics.region.name,
         "period": statistics.period.label,
     }
-
-
-def filename(region: Region, period: Period, extension: str) -> str:
-    return f"{region.name}-{_('ledger')}-{period.label}.{extension}"
 
 
 def _name_headers() -> list[str]:

@@ -7,7 +7,6 @@ scalars: send them as strings ("600000.00"); a JSON float is taken at its binary
 (0.1 is then refused as having too many decimal places).
 """
 
-from enum import StrEnum
 from typing import Any
 
 import graphene
@@ -27,7 +26,7 @@ from schema.campaigns.types import (
     visible_campaigns,
 )
 from schema.core.ids import get_by_global_id, get_optional
-from schema.core.mutations import BaseMutation, BaseMutationOptions
+from schema.core.mutations import BaseMutation
 from schema.core.scope import current_user
 
 AMOUNT = 'A decimal string with at most two places, e.g. "600000.00".'
@@ -120,21 +119,11 @@ def goal_specs(goals: list[dict[str, Any]]) -> list[services.GoalSpec]:
 
 
 class CampaignMutation(BaseMutation):
+    default_error_codes = CampaignErrorCode
+    default_error_type_name = "CampaignError"
+
     class Meta:
         abstract = True
-
-    @classmethod
-    def __init_subclass_with_meta__(
-        cls,
-        error_codes: type[StrEnum] | None = CampaignErrorCode,
-        error_type_name: str | None = "CampaignError",
-        login_required: bool = True,
-        _meta: BaseMutationOptions | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init_subclass_with_meta__(
-            error_codes, error_type_name, login_required, _meta, **options
-        )
 
 
 class LaunchCampaign(CampaignMutation):

@@ -51,6 +51,13 @@ class BaseMutationOptions(MutationOptions):
 
 
 class BaseMutation(graphene.Mutation):
+    """Subclasses name their domain's errors in ``Meta`` (``error_codes``,
+    ``error_type_name``), or an abstract base of a domain declares them once as
+    ``default_error_codes`` / ``default_error_type_name`` for all its mutations."""
+
+    default_error_codes: ClassVar[type[StrEnum] | None] = None
+    default_error_type_name: ClassVar[str | None] = None
+
     class Meta:
         abstract = True
 
@@ -63,6 +70,8 @@ class BaseMutation(graphene.Mutation):
         _meta: BaseMutationOptions | None = None,
         **options: Any,
     ) -> None:
+        error_codes = error_codes or cls.default_error_codes
+        error_type_name = error_type_name or cls.default_error_type_name
         _meta = _meta or BaseMutationOptions(cls)
         _meta.error_codes = error_codes
         _meta.login_required = login_required

@@ -1,7 +1,6 @@
 """Raising topics, giving opinions, scheduling meetings, moderating: thin wrappers of
 ``backend.deliberation.topics``, which decides who may do what."""
 
-from enum import StrEnum
 from typing import Any
 
 import graphene
@@ -16,7 +15,7 @@ from backend.organizations.models import Organization
 from schema.activities.mutations import ShiftCreateInput
 from schema.activities.types import visible_activities
 from schema.core.ids import get_by_global_id
-from schema.core.mutations import BaseMutation, BaseMutationOptions
+from schema.core.mutations import BaseMutation
 from schema.core.scope import current_user
 from schema.deliberation.types import OpinionStanceEnum, OpinionType, TopicType
 
@@ -34,25 +33,11 @@ def _opinion(global_id: str) -> Opinion:
 class DeliberationMutation(BaseMutation):
     """A mutation of the hall: its errors are ``DeliberationError``s."""
 
+    default_error_codes = DeliberationErrorCode
+    default_error_type_name = "DeliberationError"
+
     class Meta:
         abstract = True
-
-    @classmethod
-    def __init_subclass_with_meta__(
-        cls,
-        error_codes: type[StrEnum] | None = DeliberationErrorCode,
-        error_type_name: str | None = "DeliberationError",
-        login_required: bool = True,
-        _meta: BaseMutationOptions | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init_subclass_with_meta__(
-            error_codes=error_codes,
-            error_type_name=error_type_name,
-            login_required=login_required,
-            _meta=_meta,
-            **options,
-        )
 
 
 class TopicMutation(DeliberationMutation):

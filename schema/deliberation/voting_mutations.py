@@ -3,7 +3,6 @@
 do what and when."""
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import graphene
@@ -12,7 +11,6 @@ from graphql import GraphQLResolveInfo
 
 from backend.activities.services import MAX_SHIFTS_PER_ACTIVITY
 from backend.deliberation import decisions, voting
-from backend.deliberation.error_codes import DeliberationErrorCode
 from backend.deliberation.models import Decision, FollowUpTask, Proposal, Topic
 from backend.organizations.models import Organization
 from schema.activities.mutations import ShiftCreateInput, shift_spec
@@ -21,8 +19,8 @@ from schema.campaigns.mutations import CampaignGoalInput, goal_specs
 from schema.campaigns.types import CampaignType
 from schema.core.enums import ActivityKindEnum
 from schema.core.ids import get_by_global_id
-from schema.core.mutations import BaseMutation, BaseMutationOptions
 from schema.core.scope import current_user
+from schema.deliberation.mutations import DeliberationMutation
 from schema.deliberation.voting_types import (
     BallotChoiceEnum,
     DecisionOutcomeEnum,
@@ -53,34 +51,14 @@ def _organization(global_id: str, field: str) -> Organization:
     )
 
 
-class VotingMutation(BaseMutation):
-    """Answers with ``DeliberationError``s, like the rest of the hall."""
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def __init_subclass_with_meta__(
-        cls,
-        error_codes: type[StrEnum] | None = DeliberationErrorCode,
-        error_type_name: str | None = "DeliberationError",
-        login_required: bool = True,
-        _meta: BaseMutationOptions | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init_subclass_with_meta__(
-            error_codes, error_type_name, login_required, _meta, **options
-        )
-
-
-class ProposalMutation(VotingMutation):
+class ProposalMutation(DeliberationMutation):
     proposal = graphene.Field(ProposalType)
 
     class Meta:
         abstract = True
 
 
-class DecisionMutation(VotingMutation):
+class DecisionMutation(DeliberationMutation):
     decision = graphene.Field(DecisionType)
 
     class Meta:
@@ -285,7 +263,7 @@ class SpawnDecisionCampaign(DecisionMutation):
         return cls(decision=target, campaign=campaign, errors=[])
 
 
-class AddFollowUpTask(VotingMutation):
+class AddFollowUpTask(DeliberationMutation):
     """A task a decision assigns to someone, due on a local date (for those who run the
     hall). The owner is told."""
 
@@ -327,7 +305,7 @@ class AddFollowUpTask(VotingMutation):
         return cls(task=task, errors=[])
 
 
-class UpdateFollowUpTask(VotingMutation):
+class UpdateFollowUpTask(DeliberationMutation):
     """Report progress on a task (its owner or those who run the hall): a status, a
     percentage, a note. Logged; done and cancelled are final; progress never goes back."""
 

@@ -1,6 +1,5 @@
 """Declaring, verifying and ending residences: thin wrappers of ``backend.residents.services``."""
 
-from enum import StrEnum
 from typing import Any
 
 import graphene
@@ -11,7 +10,7 @@ from backend.residents import services
 from backend.residents.error_codes import ResidentErrorCode
 from backend.residents.models import Residence
 from schema.core.ids import get_by_global_id
-from schema.core.mutations import BaseMutation, BaseMutationOptions
+from schema.core.mutations import BaseMutation
 from schema.core.scope import current_user
 from schema.residents.types import ResidenceType
 
@@ -24,27 +23,13 @@ def _residence(global_id: str) -> Residence:
 class ResidentMutation(BaseMutation):
     """A change to a residence: its errors are ``ResidentError``s."""
 
+    default_error_codes = ResidentErrorCode
+    default_error_type_name = "ResidentError"
+
     residence = graphene.Field(ResidenceType)
 
     class Meta:
         abstract = True
-
-    @classmethod
-    def __init_subclass_with_meta__(
-        cls,
-        error_codes: type[StrEnum] | None = ResidentErrorCode,
-        error_type_name: str | None = "ResidentError",
-        login_required: bool = True,
-        _meta: BaseMutationOptions | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init_subclass_with_meta__(
-            error_codes=error_codes,
-            error_type_name=error_type_name,
-            login_required=login_required,
-            _meta=_meta,
-            **options,
-        )
 
 
 class DeclareResidence(ResidentMutation):

@@ -8,8 +8,7 @@ from graphql import GraphQLResolveInfo
 
 from backend.core.downloads import DownloadLink as Link
 from backend.regions.models import Region
-from backend.statistics import exports
-from backend.statistics.downloads import CSV_KIND, XLSX_KIND, ledger_params
+from backend.statistics.downloads import CSV_KIND, XLSX_KIND, filename, ledger_params
 from backend.statistics.figures import (
     MAX_COMMUNITIES,
     RegionStatistics,
@@ -122,6 +121,6 @@ class StatisticsQueries(graphene.ObjectType):
         kind, extension = (
             (CSV_KIND, "csv") if chosen == LedgerFormatChoice.CSV else (XLSX_KIND, "xlsx")
         )
-        name = exports.filename(found, period, extension)
+        name = filename(found, period, extension)
         params = ledger_params(found, period, translation.get_language())
         return download_link(info, kind, params, name)
